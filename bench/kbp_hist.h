@@ -26,6 +26,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define KBP_HIST_SIG_MIN 1
 #define KBP_HIST_SIG_MAX 5
 
@@ -154,5 +158,9 @@ struct kbp_hist_iter {
 void kbp_hist_iter_init(struct kbp_hist_iter *it, const struct kbp_hist *h,
 			uint32_t ticks_per_half);
 bool kbp_hist_iter_next(struct kbp_hist_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
