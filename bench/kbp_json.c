@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kbp_json.h"
@@ -98,11 +99,18 @@ void kbp_json_i64(struct kbp_json *j, const char *key, int64_t v)
 
 void kbp_json_double(struct kbp_json *j, const char *key, double v)
 {
+	char buf[32];
+
 	kbp_json_member(j, key);
-	if (isfinite(v))
-		fprintf(j->f, "%.17g", v);
-	else
+	if (!isfinite(v)) {
 		fputs("null", j->f);
+		return;
+	}
+	/* Shortest of 15 or 17 digits that reads back exactly: 23.199, not 23.199000000000002. */
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fputs(buf, j->f);
 }
 
 void kbp_json_bool(struct kbp_json *j, const char *key, bool v)
