@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The log's state, shared by the files of persist/ and by nothing else. */
+#ifndef KBP_LOG_INTERNAL_H
+#define KBP_LOG_INTERNAL_H
+
+#include <limits.h>
+#include <liburing.h>
+
+#include "kbp_log.h"
+#include "kbp_log_format.h"
+
+#define KBP_LOG_SPARE_NAME "seg.tmp"
+#define KBP_LOG_SNAP_TMP "snap.tmp"
+
+/*
+ * One group-commit write buffer.  data[0] lies at file offset `off` (block aligned);
+ * bytes [0, carried) are the partial last block of the previous write, repeated so
+ * that the write stays block aligned; bytes [carried, len) are new records.
+ */
+struct kbp_log_buf {
+	uint8_t *data;               /* write_bytes_max bytes, registered as buffer index i */
+	uint64_t off;
+	uint32_t len;
+	uint32_t carried;
+	uint64_t last_id;            /* highest id framed here (or carried from before) */
+};
+
+struct kbp_log_seg {
+	uint64_t seq;
+	uint64_t slot_end;           /* highest accepted slot + 1; 0 if it holds no accept */
+};
+
+struct kbp_log {
+	struct kbp_log_config cfg;
+	char dir[PATH_MAX];
+	int dirfd;
+	uint32_t align;              /* O_DIRECT block: offsets and lengths are multiples */
+
+	struct io_uring ring;
+	bool ring_ok;
+	struct kbp_log_buf buf[2];
+	unsigned cur;                /* buffer being filled; buf[cur ^ 1] may be in flight */
+	bool inflight;
+	bool want_submit;            /* records in buf[cur] must leave as soon as possible */
+	bool sealed;                 /* buf[cur] takes no more records (segment end) */
+	uint64_t inflight_len;
+	uint64_t submit_ns;
+
+	bool recovered;
+	int stopped;                 /* 0, or the negative errno that stopped the log */
+	uint64_t appended_id, durable_id;
+	uint64_t promised;           /* highest promise appended or recovered */
+	uint64_t snap_upto;          /* slot bound of the installed snapshot, 0 if none */
+
+	int seg_fd;                  /* current segment, O_DIRECT, registered as file 0 */
+	int spare_fd;                /* preallocated KBP_LOG_SPARE_NAME (O_DIRECT), -1 if none */
+	uint8_t *block;              /* KBP_LOG_DATA_OFF aligned scratch bytes */
+	struct kbp_log_seg *segs;    /* oldest first; segs[nsegs - 1] is current */
+	uint32_t nsegs;
+
+	struct kbp_log_stats stats;
+	char err[512];
+};
+
+/* Formats the error into log->err and returns -errnum (errnum > 0). */
+int kbp_log_fail(struct kbp_log *log, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Creates and zero-fills KBP_LOG_SPARE_NAME, leaving it open as log->spare_fd. */
+int kbp_log_spare_prepare(struct kbp_log *log);
+
+/*
+ * Turns the spare into segment `seq` (header, fdatasync, rename, fsync of the directory)
+ * and makes it the current segment, registered with the ring.  Nothing may be in flight.
+ */
+int kbp_log_spare_activate(struct kbp_log *log, uint64_t seq);
+
+uint64_t kbp_log_now_ns(void);
+
+#endif
