@@ -90,6 +90,9 @@ int kbp_log_recover(struct kbp_log *log, const struct kbp_log_recover_ops *ops, 
  * req->id must be larger than the previous append's id.  -EAGAIN: the next write's
  * buffer or the segment is full; call kbp_log_submit and kbp_log_poll (or kbp_log_wait)
  * and append again.  The value bytes are copied now; the caller may reuse them.
+ * Type 4 (KBP_PERSIST_SNAPSHOT, a snapshot from a peer covering slots < req->slot) is
+ * installed as the snapshot file instead: -EAGAIN until every earlier record is durable,
+ * then synchronously (kbp_log_snapshot_write), and its id is durable on return.
  */
 int kbp_log_append(struct kbp_log *log, const struct kbp_persist *req);
 

@@ -11,6 +11,8 @@
 
 #define KBP_LOG_SPARE_NAME "seg.tmp"
 #define KBP_LOG_SNAP_TMP "snap.tmp"
+/* KBP_PERSIST_SNAPSHOT in consensus/kbp_node.h: a snapshot from a peer, value = image. */
+#define KBP_LOG_TYPE_SNAPSHOT 4u
 
 /*
  * One group-commit write buffer.  data[0] lies at file offset `off` (block aligned);
@@ -49,6 +51,7 @@ struct kbp_log {
 	bool recovered;
 	int stopped;                 /* 0, or the negative errno that stopped the log */
 	uint64_t appended_id, durable_id;
+	uint64_t reported_id;         /* durable_id as last returned by poll */
 	uint64_t promised;           /* highest promise appended or recovered */
 	uint64_t snap_upto;          /* slot bound of the installed snapshot, 0 if none */
 

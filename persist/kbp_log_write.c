@@ -30,6 +30,13 @@ static int stop(struct kbp_log *log, int rc)
 	return log->stopped;
 }
 
+static bool has_new(const struct kbp_log *log)
+{
+	const struct kbp_log_buf *b = &log->buf[log->cur];
+
+	return b->len > b->carried;
+}
+
 static uint64_t cur_seq(const struct kbp_log *log)
 {
 	assert(log->nsegs > 0);
@@ -105,12 +112,6 @@ static int complete(struct kbp_log *log, const struct io_uring_cqe *cqe)
 	return 1;
 }
 
-static bool has_new(const struct kbp_log *log)
-{
-	const struct kbp_log_buf *b = &log->buf[log->cur];
-
-	return b->len > b->carried;
-}
 
 /* Closes the current segment and continues in the spare; then makes the next spare. */
 static int rollover(struct kbp_log *log)
@@ -126,6 +127,31 @@ static int rollover(struct kbp_log *log)
 	return 0;
 }
 
+/*
+ * A snapshot received from a peer (KBP_PERSIST_SNAPSHOT) is installed as the snapshot
+ * file, in id order: once every earlier record is durable, synchronously.  Rare (a
+ * node that fell behind) and too large for a group-commit buffer.
+ */
+static int append_snapshot(struct kbp_log *log, const struct kbp_persist *req)
+{
+	int rc;
+
+	if (kbp_log_busy(log)) {
+		log->want_submit = log->want_submit || has_new(log);
+		if (!log->inflight && has_new(log) && (rc = start_write(log)) < 0)
+			return rc;
+		log->stats.eagain++;
+		return -EAGAIN;
+	}
+	if ((rc = kbp_log_snapshot_write(log, req->value, req->len, req->slot)) < 0)
+		return rc;
+	/* Nothing is in flight or pending, so every id up to this one is now durable. */
+	log->buf[log->cur].last_id = req->id;
+	log->appended_id = log->durable_id = req->id;
+	log->stats.appends++;
+	return 0;
+}
+
 int kbp_log_append(struct kbp_log *log, const struct kbp_persist *req)
 {
 	uint32_t size;
@@ -138,6 +164,8 @@ int kbp_log_append(struct kbp_log *log, const struct kbp_persist *req)
 	assert(req->len == 0 || req->value != NULL);
 	if (log->stopped)
 		return log->stopped;
+	if (req->type == KBP_LOG_TYPE_SNAPSHOT)
+		return append_snapshot(log, req);
 	if (req->type < KBP_PERSIST_PROMISE || req->type > KBP_PERSIST_COMMIT)
 		return kbp_log_fail(log, EINVAL, "log: unknown persist type %u", req->type);
 	if (req->len > KBP_LOG_REC_LEN_MAX ||
@@ -222,16 +250,15 @@ static int reap(struct kbp_log *log, bool block)
 
 static int poll_or_wait(struct kbp_log *log, uint64_t *durable_id, bool block)
 {
-	int adv = 0, rc;
-
-	if (!log->stopped) {
-		adv = reap(log, block);
-		if (adv >= 0 && !log->inflight && log->want_submit && has_new(log) &&
-		    (rc = start_write(log)) < 0)
-			adv = rc;
-	}
+	if (!log->stopped && reap(log, block) >= 0 && !log->inflight && log->want_submit && has_new(log))
+		start_write(log);
 	*durable_id = log->durable_id;
-	return log->stopped ? log->stopped : adv;
+	if (log->stopped)
+		return log->stopped;
+	if (log->durable_id == log->reported_id)
+		return 0;
+	log->reported_id = log->durable_id;
+	return 1;
 }
 
 int kbp_log_poll(struct kbp_log *log, uint64_t *durable_id)

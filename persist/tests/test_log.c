@@ -381,6 +381,34 @@ static void snapshot_truncates(void **state)
 	assert_int_equal(access("snap-0000000000000191.snap", F_OK), -1);
 }
 
+static void peer_snapshot_in_id_order(void **state)
+{
+	struct fx *f = *state;
+	struct kbp_log_recover_stats rs;
+	struct kbp_log *log = NULL;
+	uint64_t id, d = 0;
+	int rc;
+
+	assert_int_equal(recover(f, false, &log, NULL), 0);
+	id = write_accepts(log, 0, 1, 20, 100);
+	assert_int_equal(kbp_log_submit(log), 0);
+	/* A snapshot from a peer waits for the records before it, then is durable at once. */
+	struct kbp_persist snap = { .type = 4, .id = ++id, .slot = 15, .len = 9, .value = (const uint8_t *)"peer@0015" };
+
+	while ((rc = kbp_log_append(log, &snap)) == -EAGAIN)
+		assert_true(kbp_log_wait(log, &d) >= 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(kbp_log_poll(log, &d), 1);
+	assert_int_equal(d, id);
+	id = write_accepts(log, id, 21, 5, 100);
+	sync_all(log, id);
+	kbp_log_close(log);
+	assert_int_equal(recover(f, true, NULL, &rs), 0);
+	assert_int_equal(rs.snapshot_upto, 15);
+	assert_memory_equal(f->seen.snap, "peer@0015", 9);
+	check_accepts(&f->seen, 0, 1, 25, 100);
+}
+
 /* Finds the first segment file and the offset of record k in it. */
 static void locate(struct fx *f, unsigned k, char *path, size_t cap, size_t *off, uint32_t *size)
 {
@@ -616,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_commit_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(back_pressure_and_rollover, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_truncates, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_snapshot_in_id_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(flipped_byte_is_corruption, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_last_block_is_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_write_residue_is_discarded, setup, teardown),
