@@ -62,6 +62,7 @@ enum kbp_persist_type {
 	KBP_PERSIST_PROMISE = 1,     /* ballot: the acceptor's new promised ballot */
 	KBP_PERSIST_ACCEPT = 2,      /* slot, ballot, count, value: accepted (KBP_BALLOT_CHOSEN: known chosen) */
 	KBP_PERSIST_COMMIT = 3,      /* slot: every slot below it is chosen (a hint, not needed for safety) */
+	KBP_PERSIST_SNAPSHOT = 4,    /* value: a state-machine snapshot received from a peer, covering slots < slot */
 };
 
 struct kbp_persist {
@@ -71,7 +72,7 @@ struct kbp_persist {
 	uint64_t slot;
 	uint32_t count;
 	uint32_t len;
-	const uint8_t *value;        /* valid until the host reports this id durable */
+	const uint8_t *value;        /* valid until the next call into the node: copy it into the write */
 };
 
 struct kbp_update {
@@ -148,6 +149,14 @@ void kbp_node_flush(struct kbp_node *n, uint64_t now_ns, struct kbp_update *out)
  */
 int kbp_node_snapshot(struct kbp_node *n, uint8_t *buf, uint32_t cap, uint64_t *upto);
 uint32_t kbp_node_snapshot_bytes_max(const struct kbp_node *n);
+
+/*
+ * Called for every slot as it is applied, in slot order, with the chosen batch.  For
+ * simulators and tests that check agreement; production leaves it unset.
+ */
+typedef void (*kbp_apply_fn)(void *arg, uint64_t slot, uint32_t count, const uint8_t *batch,
+			     uint32_t len);
+void kbp_node_set_apply_observer(struct kbp_node *n, kbp_apply_fn fn, void *arg);
 
 void kbp_node_get_status(const struct kbp_node *n, struct kbp_node_status *st);
 const char *kbp_role_name(unsigned role);

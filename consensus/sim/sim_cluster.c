@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One simulated run: an event heap over simulated time drives real kbp_node instances.
+ * Everything random comes from one seeded generator, so a seed replays exactly.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kbp_node.h"
+#include "sim.h"
+#include "sim_check.h"
+
+#define US 1000ull
+#define MS 1000000ull
+#define SIM_KEYS 4
+#define SIM_TRACE_LINES 400
+
+static const char *const sim_keys[SIM_KEYS] = { "apple", "berry", "cherry", "damson" };
+
+enum ev_kind { EV_DELIVER, EV_TICK, EV_DISK, EV_REPLY, EV_CLIENT, EV_FAULT, EV_RESTART, EV_END_FAULTS };
+
+struct ev {
+	uint64_t t, seq;
+	uint8_t kind, node;
+	uint32_t gen;
+	uint64_t arg;
+	void *data;
+};
+
+struct rec {                               /* one record on a simulated disk */
+	uint8_t type;
+	uint64_t id, ballot, slot;
+	uint32_t count, len;
+	uint8_t *value;
+};
+
+struct recs {
+	struct rec *r;
+	size_t n, cap;
+};
+
+struct snode {
+	struct kbp_node *kn;
+	bool up;
+	uint32_t gen;                      /* bumped at each crash: older events are void */
+	double rate;                       /* clock rate relative to true time */
+	int64_t offset;
+	uint64_t frozen_until;             /* process pause */
+	uint64_t tick_at;
+	struct recs disk;                  /* durable */
+	struct recs pend;                  /* handed to the disk, not yet written */
+	size_t inflight;                   /* pend[0..inflight) are being written */
+	uint8_t *snap;
+	uint32_t snap_len;
+	uint64_t snap_upto;
+	uint64_t applied_probe;
+};
+
+struct sclient {
+	uint64_t id, seq;
+	unsigned target;
+	int cur;                           /* index into ops of the op in flight, -1 none */
+	uint32_t timer_gen;
+	unsigned done;
+};
+
+struct sim {
+	const struct sim_opts *o;
+	struct sim_result *res;
+	FILE *trace;
+	uint64_t rng, now, seq;
+	struct ev *heap;
+	size_t n_ev, cap_ev;
+	struct snode nodes[KBP_NODES_MAX];
+	struct kbp_node_config cfg;
+	bool link_down[KBP_NODES_MAX][KBP_NODES_MAX];
+	unsigned loss_pct, dup_pct;
+	bool faults_on;
+	uint64_t faults_end;
+	struct sclient *clients;
+	struct sim_op *ops;
+	unsigned n_ops, ops_issued;
+	struct sim_log *log;
+	char trace_ring[SIM_TRACE_LINES][160];
+	unsigned trace_n;
+	uint64_t killed_leader_at;
+	unsigned observing;                /* node whose apply is being observed */
+};
+
+static uint64_t rnd(struct sim *s)
+{
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545F4914F6CDD1Dull;
+}
+static uint64_t rnd_range(struct sim *s, uint64_t lo, uint64_t hi) { return lo + rnd(s) % (hi - lo + 1); }
+static bool chance(struct sim *s, unsigned pct) { return rnd(s) % 100 < pct; }
+
+static void tracef(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tracef(struct sim *s, const char *fmt, ...)
+{
+	char *line = s->trace_ring[s->trace_n++ % SIM_TRACE_LINES];
+	int k = snprintf(line, 160, "[%8.3f ms] ", (double)s->now / MS);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line + k, (size_t)(160 - k), fmt, ap);
+	va_end(ap);
+	if (s->o->verbose && s->trace)
+		fprintf(s->trace, "%s\n", line);
+}
+
+static void violation(struct sim *s, const char *what)
+{
+	if (s->res->violations++ == 0)
+		snprintf(s->res->violation, sizeof(s->res->violation), "%s", what);
+	tracef(s, "VIOLATION %s", what);
+}
+
+/* ---- event heap ----------------------------------------------------------------------- */
+
+static bool ev_less(const struct ev *a, const struct ev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static void ev_push(struct sim *s, uint64_t t, uint8_t kind, unsigned node, uint64_t arg, void *data)
+{
+	if (s->n_ev == s->cap_ev) {
+		s->cap_ev = s->cap_ev ? s->cap_ev * 2 : 1024;
+		s->heap = realloc(s->heap, s->cap_ev * sizeof(*s->heap));
+	}
+	struct ev e = { .t = t, .seq = s->seq++, .kind = kind, .node = (uint8_t)node, .arg = arg, .data = data };
+	e.gen = node < KBP_NODES_MAX ? s->nodes[node].gen : 0;
+	size_t i = s->n_ev++;
+	while (i > 0 && ev_less(&e, &s->heap[(i - 1) / 2])) {
+		s->heap[i] = s->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->heap[i] = e;
+}
+
+static struct ev ev_pop(struct sim *s)
+{
+	struct ev top = s->heap[0], last = s->heap[--s->n_ev];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->n_ev)
+			break;
+		if (c + 1 < s->n_ev && ev_less(&s->heap[c + 1], &s->heap[c]))
+			c++;
+		if (!ev_less(&s->heap[c], &last))
+			break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (s->n_ev)
+		s->heap[i] = last;
+	return top;
+}
+
+/* ---- per-node clocks ------------------------------------------------------------------- */
+
+static uint64_t node_clock(const struct sim *s, unsigned i)
+{
+	const struct snode *sn = &s->nodes[i];
+	return (uint64_t)((int64_t)((double)s->now * sn->rate) + sn->offset);
+}
+
+/* True time at which node i's clock reads `local`. */
+static uint64_t node_clock_inverse(const struct sim *s, unsigned i, uint64_t local)
+{
+	const struct snode *sn = &s->nodes[i];
+	double t = ((double)local - (double)sn->offset) / sn->rate;
+	uint64_t tt = t < 0 ? 0 : (uint64_t)t + 1;
+	return tt > s->now ? tt : s->now;
+}
+
+/* ---- disk ------------------------------------------------------------------------------- */
+
+static void recs_push(struct recs *r, const struct rec *x)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->r = realloc(r->r, r->cap * sizeof(*r->r));
+	}
+	r->r[r->n++] = *x;
+}
+
+static void recs_clear(struct recs *r, size_t from)
+{
+	for (size_t i = from; i < r->n; i++)
+		free(r->r[i].value);
+	r->n = from;
+}
+
+static void disk_start_write(struct sim *s, unsigned i)
+{
+	struct snode *sn = &s->nodes[i];
+	if (sn->inflight || sn->pend.n == 0)
+		return;
+	sn->inflight = sn->pend.n;
+	ev_push(s, s->now + rnd_range(s, 30 * US, 400 * US), EV_DISK, i, 0, NULL);
+}
+
+/* A durable snapshot replaces everything it covers (what persist/ does with segments). */
+static void disk_install_snapshot(struct snode *sn, const uint8_t *buf, uint32_t len, uint64_t upto)
+{
+	if (upto <= sn->snap_upto)
+		return;
+	free(sn->snap);
+	sn->snap = malloc(len);
+	memcpy(sn->snap, buf, len);
+	sn->snap_len = len;
+	sn->snap_upto = upto;
+	size_t k = 0;
+	for (size_t j = 0; j < sn->disk.n; j++) {
+		struct rec *r = &sn->disk.r[j];
+		bool covered = (r->type == KBP_PERSIST_ACCEPT && r->slot < upto) ||
+			       (r->type == KBP_PERSIST_COMMIT && r->slot <= upto);
+		if (covered)
+			free(r->value);
+		else
+			sn->disk.r[k++] = *r;
+	}
+	sn->disk.n = k;
+}
+
+static void disk_done(struct sim *s, unsigned i)
+{
+	struct snode *sn = &s->nodes[i];
+	uint64_t upto = 0;
+	for (size_t j = 0; j < sn->inflight; j++) {
+		struct rec *r = &sn->pend.r[j];
+		upto = r->id;
+		if (r->type == KBP_PERSIST_SNAPSHOT) {
+			disk_install_snapshot(sn, r->value, r->len, r->slot);
+			free(r->value);
+		} else {
+			recs_push(&sn->disk, r);
+		}
+	}
+	memmove(sn->pend.r, sn->pend.r + sn->inflight, (sn->pend.n - sn->inflight) * sizeof(*sn->pend.r));
+	sn->pend.n -= sn->inflight;
+	sn->inflight = 0;
+	kbp_node_persisted(sn->kn, upto, node_clock(s, i));
+	disk_start_write(s, i);
+}
+
+/* The host compacts: snapshot the state machine, drop what it covers. */
+static void disk_maybe_compact(struct sim *s, unsigned i)
+{
+	struct snode *sn = &s->nodes[i];
+	if (sn->disk.n < 2 * s->cfg.log_slots)
+		return;
+	uint32_t cap = kbp_node_snapshot_bytes_max(sn->kn);
+	uint8_t *buf = malloc(cap);
+	uint64_t upto;
+	int len = kbp_node_snapshot(sn->kn, buf, cap, &upto);
+	assert(len > 0);
+	disk_install_snapshot(sn, buf, (uint32_t)len, upto);
+	free(buf);
+}
+
+/* ---- node driver ------------------------------------------------------------------------ */
+
+static void observe_apply(void *arg, uint64_t slot, uint32_t count, const uint8_t *batch, uint32_t len)
+{
+	struct sim *s = arg;
+	char why[200];
+	if (!sim_log_apply(s->log, s->observing, slot, count, batch, len, why, sizeof(why)))
+		violation(s, why);
+}
+
+static void deliver_reply(struct sim *s, unsigned from, const struct kbp_reply *r)
+{
+	if (r->client_id == 0 || r->client_id > s->o->clients || chance(s, s->loss_pct))
+		return;
+	struct kbp_reply *c = malloc(sizeof(*c) + r->val_len);
+	*c = *r;
+	memcpy(c + 1, r->val, r->val_len);
+	c->val = (const uint8_t *)(c + 1);
+	ev_push(s, s->now + rnd_range(s, 20 * US, 150 * US), EV_REPLY, KBP_NODES_MAX, from, c);
+}
+
+static void send_msg(struct sim *s, const struct kbp_msg *m)
+{
+	unsigned copies = 1 + (chance(s, s->dup_pct) ? 1 : 0);
+	if (s->link_down[m->from][m->to] || chance(s, s->loss_pct))
+		return;
+	for (unsigned k = 0; k < copies; k++) {
+		struct kbp_msg *c = malloc(sizeof(*c) + m->len);
+		*c = *m;
+		memcpy(c + 1, m->payload, m->len);
+		c->payload = (const uint8_t *)(c + 1);
+		/* Random delay: reordering falls out of it. */
+		ev_push(s, s->now + rnd_range(s, 20 * US, 300 * US), EV_DELIVER, m->to, 0, c);
+	}
+}
+
+static void node_flush(struct sim *s, unsigned i)
+{
+	struct snode *sn = &s->nodes[i];
+	struct kbp_update u;
+	s->observing = i;
+	kbp_node_flush(sn->kn, node_clock(s, i), &u);
+	for (uint32_t k = 0; k < u.n_persist; k++) {
+		const struct kbp_persist *p = &u.persist[k];
+		struct rec r = { .type = p->type, .id = p->id, .ballot = p->ballot, .slot = p->slot,
+				 .count = p->count, .len = p->len };
+		r.value = malloc(p->len ? p->len : 1);
+		memcpy(r.value, p->value, p->len);
+		recs_push(&sn->pend, &r);
+	}
+	disk_start_write(s, i);
+	for (uint32_t k = 0; k < u.n_msgs; k++)
+		send_msg(s, &u.msgs[k]);
+	for (uint32_t k = 0; k < u.n_replies; k++)
+		deliver_reply(s, i, &u.replies[k]);
+	uint64_t t = node_clock_inverse(s, i, u.deadline_ns);
+	if (t < s->now + 1 * US)
+		t = s->now + 1 * US;        /* "more work": come back almost at once */
+	if (sn->tick_at == 0 || t < sn->tick_at || sn->tick_at < s->now) {
+		sn->tick_at = t;
+		ev_push(s, t, EV_TICK, i, 0, NULL);
+	}
+	disk_maybe_compact(s, i);
+}
+
+static void node_boot(struct sim *s, unsigned i, bool restarted)
+{
+	struct snode *sn = &s->nodes[i];
+	struct kbp_node_config cfg = s->cfg;
+	cfg.self = i;
+	cfg.seed = rnd(s);
+	sn->kn = kbp_node_new(&cfg);
+	assert(sn->kn);
+	s->observing = i;
+	kbp_node_set_apply_observer(sn->kn, observe_apply, s);
+	if (sn->snap && kbp_node_restore_snapshot(sn->kn, sn->snap, sn->snap_len) < 0)
+		violation(s, "recovery: snapshot refused");
+	for (size_t j = 0; j < sn->disk.n; j++) {
+		const struct rec *r = &sn->disk.r[j];
+		if (r->type == KBP_PERSIST_PROMISE)
+			kbp_node_restore_promise(sn->kn, r->ballot);
+		else if (r->type == KBP_PERSIST_ACCEPT &&
+			 kbp_node_restore_accept(sn->kn, r->slot, r->ballot, r->count, r->value, r->len) < 0)
+			violation(s, "recovery: accept record refused");
+		else if (r->type == KBP_PERSIST_COMMIT)
+			kbp_node_restore_commit(sn->kn, r->slot);
+	}
+	kbp_node_start(sn->kn, node_clock(s, i), restarted);
+	sn->up = true;
+	sn->tick_at = 0;
+	tracef(s, "node %u %s", i, restarted ? "restarts from its log" : "starts");
+	node_flush(s, i);
+}
+
+static void node_crash(struct sim *s, unsigned i)
+{
+	struct snode *sn = &s->nodes[i];
+	if (!sn->up)
+		return;
+	/* A write in flight may have landed in part: a prefix of it survives, unreported. */
+	size_t keep = sn->inflight ? rnd_range(s, 0, sn->inflight) : 0;
+	for (size_t j = 0; j < keep; j++) {
+		struct rec *r = &sn->pend.r[j];
+		if (r->type == KBP_PERSIST_SNAPSHOT) {
+			disk_install_snapshot(sn, r->value, r->len, r->slot);
+			free(r->value);
+		} else {
+			recs_push(&sn->disk, r);
+		}
+	}
+	for (size_t j = keep; j < sn->pend.n; j++)
+		free(sn->pend.r[j].value);
+	sn->pend.n = 0;
+	sn->inflight = 0;
+	kbp_node_free(sn->kn);
+	sn->kn = NULL;
+	sn->up = false;
+	sn->gen++;
+	s->res->crashes++;
+	tracef(s, "node %u crashes (%zu records of the write in flight survive)", i, keep);
+}
+
+/* ---- clients ---------------------------------------------------------------------------- */
+
+static void client_send(struct sim *s, struct sclient *c)
+{
+	const struct sim_op *o = &s->ops[c->cur];
+	struct kbp_cmd cmd = {
+		.client_id = o->client, .seq = o->seq, .op = o->op,
+		.key_len = (uint8_t)strlen(sim_keys[o->key]), .key = (const uint8_t *)sim_keys[o->key],
+		.val_len = o->val_len, .val = o->val, .exp_len = o->exp_len, .exp = o->exp,
+	};
+	uint8_t buf[256];
+	int len = kbp_cmd_encode(&cmd, buf, sizeof(buf));
+	assert(len > 0);
+	struct kbp_msg m = { .type = KBP_MSG_CLIENT_REQ, .from = KBP_NODE_CLIENT, .to = (uint8_t)c->target,
+			     .count = 1, .len = (uint32_t)len, .payload = buf };
+	if (!chance(s, s->loss_pct)) {
+		struct kbp_msg *cp = malloc(sizeof(*cp) + m.len);
+		*cp = m;
+		memcpy(cp + 1, buf, m.len);
+		cp->payload = (const uint8_t *)(cp + 1);
+		ev_push(s, s->now + rnd_range(s, 20 * US, 150 * US), EV_DELIVER, c->target, 0, cp);
+	}
+	tracef(s, "client %llu sends seq %llu to node %u", (unsigned long long)c->id, (unsigned long long)o->seq, c->target);
+	c->timer_gen++;
+	ev_push(s, s->now + 5 * MS, EV_CLIENT, KBP_NODES_MAX, (c->id << 32) | c->timer_gen, NULL);
+}
+
+static void client_next(struct sim *s, struct sclient *c)
+{
+	if (s->ops_issued >= s->o->ops) {
+		c->cur = -1;
+		return;
+	}
+	struct sim_op *o = &s->ops[s->n_ops];
+	memset(o, 0, sizeof(*o));
+	c->cur = (int)s->n_ops++;
+	s->ops_issued++;
+	o->client = c->id;
+	o->seq = ++c->seq;
+	o->key = (uint8_t)rnd_range(s, 0, SIM_KEYS - 1);
+	unsigned r = (unsigned)rnd_range(s, 0, 99);
+	o->op = r < 45 ? KBP_OP_PUT : r < 80 ? KBP_OP_GET : KBP_OP_CAS;
+	if (o->op != KBP_OP_GET)
+		o->val_len = (uint16_t)snprintf((char *)o->val, sizeof(o->val), "c%llus%llu",
+						(unsigned long long)o->client, (unsigned long long)o->seq);
+	if (o->op == KBP_OP_CAS) {
+		/* Expect a value this client may have seen: the last answer it got for any key. */
+		const struct sim_op *prev = NULL;
+		for (unsigned k = c->cur; k-- > 0;)
+			if (s->ops[k].resp_ns && s->ops[k].key == o->key && s->ops[k].resp_len) {
+				prev = &s->ops[k];
+				break;
+			}
+		if (prev) {
+			o->exp_len = prev->resp_len;
+			memcpy(o->exp, prev->resp, prev->resp_len);
+		} else {
+			o->exp_len = 2;
+			memcpy(o->exp, "no", 2);
+		}
+	}
+	o->invoke_ns = s->now;
+	/* Clients with stale leader caches: some requests go wherever, maybe to a deposed leader. */
+	if (chance(s, 25))
+		c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);
+	client_send(s, c);
+}
+
+static void client_on_reply(struct sim *s, unsigned from, const struct kbp_reply *r)
+{
+	struct sclient *c = &s->clients[r->client_id - 1];
+	if (c->cur < 0)
+		return;
+	struct sim_op *o = &s->ops[c->cur];
+	if (r->seq != o->seq)
+		return;                       /* an answer to an older attempt */
+	switch (r->status) {
+	case KBP_ST_NOT_LEADER:
+		if (r->leader < s->o->nodes && r->leader != from) {
+			c->target = r->leader;     /* follow the hint at once */
+			client_send(s, c);
+		} else {
+			c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);   /* the timer resends */
+		}
+		return;
+	case KBP_ST_BUSY:
+		return;
+	case KBP_ST_INVALID:
+	case KBP_ST_FULL:
+		violation(s, "client: unexpected INVALID/FULL answer");
+		return;
+	default:
+		break;
+	}
+	o->resp_ns = s->now;
+	o->status = r->status;
+	o->resp_len = r->val_len < sizeof(o->resp) ? r->val_len : sizeof(o->resp);
+	memcpy(o->resp, r->val, o->resp_len);
+	if (o->op == KBP_OP_GET)
+		s->res->reads++;
+	s->res->ops_done++;
+	tracef(s, "client %llu seq %llu %s %s -> %s %.*s (node %u)", (unsigned long long)o->client,
+	       (unsigned long long)o->seq, kbp_op_name(o->op), sim_keys[o->key], kbp_status_name(o->status),
+	       (int)o->resp_len, (const char *)o->resp, from);
+	c->done++;
+	if (s->killed_leader_at && !s->res->failover_ns && o->invoke_ns < s->killed_leader_at)
+		s->res->failover_ns = s->now - s->killed_leader_at;
+	client_next(s, c);
+}
+
+static void client_on_timer(struct sim *s, uint64_t arg)
+{
+	struct sclient *c = &s->clients[(arg >> 32) - 1];
+	if ((uint32_t)arg != c->timer_gen || c->cur < 0)
+		return;
+	/* Retry with the same seq, at the next node: a timeout says nothing about the leader. */
+	c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);
+	client_send(s, c);
+}
+
+/* ---- faults ------------------------------------------------------------------------------ */
+
+static void fault_step(struct sim *s)
+{
+	enum sim_faults f = s->o->faults;
+	bool net = f == SIM_FAULTS_NET || f == SIM_FAULTS_ALL;
+	bool crash = f == SIM_FAULTS_CRASH || f == SIM_FAULTS_ALL;
+	unsigned n = s->o->nodes;
+	unsigned what = (unsigned)rnd_range(s, 0, 9);
+	unsigned a = (unsigned)rnd_range(s, 0, n - 1), b = (unsigned)rnd_range(s, 0, n - 1);
+
+	if (crash && what < 3) {
+		if (s->nodes[a].up) {
+			node_crash(s, a);
+			ev_push(s, s->now + rnd_range(s, 1 * MS, 60 * MS), EV_RESTART, a, 0, NULL);
+		}
+	} else if (net && what < 5) {
+		if (a != b) {
+			bool both = chance(s, 50);  /* else asymmetric: a can send to b, not hear back */
+			s->link_down[b][a] = true;
+			if (both)
+				s->link_down[a][b] = true;
+			tracef(s, "partition %u %s %u", a, both ? "<->" : "<-", b);
+		}
+	} else if (net && what < 7) {
+		memset(s->link_down, 0, sizeof(s->link_down));
+		tracef(s, "partitions heal");
+	} else if (what < 8 && s->o->leases) {
+		/*
+		 * Freeze a process (GC pause, VM stall) for about a lease: usually the leader,
+		 * which resumes believing in a lease its granters may have let go.
+		 */
+		for (unsigned i = 0; i < n && chance(s, 75); i++) {
+			struct kbp_node_status st;
+			if (!s->nodes[i].up)
+				continue;
+			kbp_node_get_status(s->nodes[i].kn, &st);
+			if (st.role == KBP_ROLE_LEADER)
+				a = i;
+		}
+		uint64_t d = rnd_range(s, s->cfg.lease_ns / 2, 2 * s->cfg.lease_ns);
+		s->nodes[a].frozen_until = s->now + d;
+		tracef(s, "node %u pauses for %.1f ms", a, (double)d / MS);
+	} else if (net) {
+		s->loss_pct = (unsigned)rnd_range(s, 0, 20);
+		s->dup_pct = (unsigned)rnd_range(s, 0, 10);
+		tracef(s, "network loss %u%% duplication %u%%", s->loss_pct, s->dup_pct);
+	}
+	if (s->now + 5 * MS < s->faults_end)
+		ev_push(s, s->now + rnd_range(s, 1 * MS, 8 * MS), EV_FAULT, KBP_NODES_MAX, 0, NULL);
+}
+
+static void faults_end(struct sim *s)
+{
+	s->faults_on = false;
+	memset(s->link_down, 0, sizeof(s->link_down));
+	s->loss_pct = s->dup_pct = 0;
+	for (unsigned i = 0; i < s->o->nodes; i++) {
+		s->nodes[i].frozen_until = 0;
+		if (!s->nodes[i].up)
+			node_boot(s, i, true);
+	}
+	tracef(s, "faults stop: network healed, every node up");
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+static void sim_config(struct sim *s)
+{
+	struct kbp_node_config *c = &s->cfg;
+	kbp_node_config_default(c);
+	c->nodes = s->o->nodes;
+	c->window = 8;
+	c->batch_cmds_max = 4;
+	c->batch_bytes_max = 4096;
+	c->msg_bytes_max = 4096 + 64;
+	c->log_slots = 32;                 /* small, so rings slide and snapshots travel */
+	c->queue_bytes = 16384;
+	c->clients_max = 16;
+	c->kv_keys_max = 16;
+	c->apply_max = 64;
+	c->heartbeat_ns = 1 * MS;
+	c->election_timeout_ns = 8 * MS;
+	c->retransmit_ns = 3 * MS;
+	c->leases = s->o->leases;
+	/* Longer than the election timeout: successors take over the moment grants run out. */
+	c->lease_ns = 10 * MS;
+	c->max_drift_ppm = 2000;
+	c->break_flags = s->o->break_flags & 0xffu;
+	/* Node clocks: offsets anywhere, rates within the configured drift (or beyond, to break it). */
+	for (unsigned i = 0; i < s->o->nodes; i++) {
+		double bound = (double)c->max_drift_ppm / 1e6;
+		if (s->o->break_flags & SIM_BREAK_LEASE_DRIFT)
+			bound = 1.0;      /* rates 0.5x..1.5x, far past the 2000 ppm assumed */
+		double r = ((double)(rnd(s) % 20001) / 10000.0 - 1.0) * bound / 2;
+		s->nodes[i].rate = 1.0 + r;
+		s->nodes[i].offset = (int64_t)rnd_range(s, 0, 1000 * MS);
+	}
+}
+
+static bool all_clients_done(const struct sim *s)
+{
+	for (unsigned i = 0; i < s->o->clients; i++)
+		if (s->clients[i].cur >= 0)
+			return false;
+	return true;
+}
+
+void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	memset(res, 0, sizeof(*res));
+	s->o = o;
+	s->res = res;
+	s->trace = trace;
+	s->rng = (o->seed * 0x9E3779B97F4A7C15ull) ^ 0xD1B54A32D192ED03ull;
+	if (!s->rng)
+		s->rng = 1;
+	s->log = sim_log_new();
+	s->clients = calloc(o->clients, sizeof(*s->clients));
+	s->ops = calloc(o->ops + 1, sizeof(*s->ops));
+	sim_config(s);
+	for (unsigned i = 0; i < o->nodes; i++)
+		node_boot(s, i, false);
+	for (unsigned i = 0; i < o->clients; i++) {
+		s->clients[i].id = i + 1;
+		s->clients[i].target = (unsigned)rnd_range(s, 0, o->nodes - 1);
+		client_next(s, &s->clients[i]);
+	}
+	s->faults_on = o->faults != SIM_FAULTS_NONE;
+	s->faults_end = 150 * MS;
+	if (s->faults_on) {
+		ev_push(s, rnd_range(s, 5 * MS, 20 * MS), EV_FAULT, KBP_NODES_MAX, 0, NULL);
+		ev_push(s, s->faults_end, EV_END_FAULTS, KBP_NODES_MAX, 0, NULL);
+	}
+	uint64_t liveness_bound = 2000 * MS;   /* after faults stop, everything completes by then */
+	uint64_t stop_at = (s->faults_on ? s->faults_end : 0) + liveness_bound;
+
+	while (s->n_ev && !all_clients_done(s)) {
+		struct ev e = ev_pop(s);
+		if (e.t > stop_at) {
+			violation(s, "liveness: requests still pending 2 s (simulated) after faults stopped");
+			break;
+		}
+		s->now = e.t;
+		res->events++;
+		struct snode *sn = e.node < KBP_NODES_MAX ? &s->nodes[e.node] : NULL;
+		if (sn && (e.kind == EV_DELIVER || e.kind == EV_TICK || e.kind == EV_DISK) && sn->up &&
+		    s->now < sn->frozen_until) {
+			/* A paused process handles nothing until it resumes. */
+			ev_push(s, sn->frozen_until, e.kind, e.node, e.arg, e.data);
+			if (e.kind == EV_TICK)
+				sn->tick_at = sn->frozen_until;
+			continue;
+		}
+		switch (e.kind) {
+		case EV_DELIVER: {
+			struct kbp_msg *m = e.data;
+			if (sn->up) {
+				kbp_node_recv(sn->kn, m, node_clock(s, e.node));
+				node_flush(s, e.node);
+			}
+			free(m);
+			break;
+		}
+		case EV_TICK:
+			if (!sn->up || e.gen != sn->gen || e.t != sn->tick_at)
+				break;
+			sn->tick_at = 0;
+			kbp_node_tick(sn->kn, node_clock(s, e.node));
+			node_flush(s, e.node);
+			break;
+		case EV_DISK:
+			if (sn->up && e.gen == sn->gen) {
+				disk_done(s, e.node);
+				node_flush(s, e.node);
+			}
+			break;
+		case EV_REPLY:
+			client_on_reply(s, (unsigned)e.arg, e.data);
+			free(e.data);
+			break;
+		case EV_CLIENT:
+			client_on_timer(s, e.arg);
+			break;
+		case EV_FAULT:
+			if (s->faults_on)
+				fault_step(s);
+			break;
+		case EV_RESTART:
+			if (s->faults_on && !sn->up)
+				node_boot(s, e.node, true);
+			break;
+		case EV_END_FAULTS:
+			faults_end(s);
+			break;
+		}
+		if (o->kill_leader_once && !s->killed_leader_at && s->now > 50 * MS) {
+			for (unsigned i = 0; i < o->nodes; i++) {
+				struct kbp_node_status st;
+				if (!s->nodes[i].up)
+					continue;
+				kbp_node_get_status(s->nodes[i].kn, &st);
+				if (st.role == KBP_ROLE_LEADER) {
+					node_crash(s, i);
+					s->killed_leader_at = s->now;
+					break;
+				}
+			}
+		}
+	}
+	res->sim_ns = s->now;
+	for (unsigned i = 0; i < o->nodes; i++) {
+		if (!s->nodes[i].up)
+			continue;
+		struct kbp_node_status st;
+		kbp_node_get_status(s->nodes[i].kn, &st);
+		tracef(s, "node %u: %s leader=%d ballot=%llx promised=%llx commit=%llu applied=%llu base=%llu "
+		       "msgs in=%llu out=%llu bad=%llu stale=%llu elections=%llu", i, kbp_role_name(st.role),
+		       st.leader == KBP_LEADER_UNKNOWN ? -1 : st.leader, (unsigned long long)st.ballot,
+		       (unsigned long long)st.promised, (unsigned long long)st.commit,
+		       (unsigned long long)st.applied, (unsigned long long)st.log_base,
+		       (unsigned long long)st.stats.msgs_in, (unsigned long long)st.stats.msgs_out,
+		       (unsigned long long)st.stats.msgs_bad, (unsigned long long)st.stats.msgs_stale,
+		       (unsigned long long)st.stats.elections);
+		res->leader_changes += st.stats.leader_changes;
+		res->elections += st.stats.elections;
+		res->lease_reads += st.stats.lease_reads;
+		res->snapshots_installed += st.stats.snapshots_installed;
+	}
+	for (unsigned i = 0; i < s->n_ops; i++)
+		if (!s->ops[i].resp_ns)
+			res->ops_pending_unknown++;
+	char why[256];
+	unsigned v = sim_check_history(s->log, s->ops, s->n_ops, SIM_KEYS, sim_keys, why, sizeof(why));
+	if (v) {
+		if (res->violations == 0)
+			snprintf(res->violation, sizeof(res->violation), "%s", why);
+		res->violations += v;
+	}
+	if (res->violations && trace && !o->verbose) {
+		unsigned first = s->trace_n > SIM_TRACE_LINES ? s->trace_n - SIM_TRACE_LINES : 0;
+		fprintf(trace, "seed %llu: trace (last %u lines):\n", (unsigned long long)o->seed, s->trace_n - first);
+		for (unsigned k = first; k < s->trace_n; k++)
+			fprintf(trace, "  %s\n", s->trace_ring[k % SIM_TRACE_LINES]);
+	}
+	/* teardown */
+	for (size_t k = 0; k < s->n_ev; k++)
+		if (s->heap[k].kind == EV_DELIVER || s->heap[k].kind == EV_REPLY)
+			free(s->heap[k].data);
+	free(s->heap);
+	for (unsigned i = 0; i < o->nodes; i++) {
+		struct snode *sn = &s->nodes[i];
+		kbp_node_free(sn->kn);
+		recs_clear(&sn->disk, 0);
+		recs_clear(&sn->pend, 0);
+		free(sn->disk.r);
+		free(sn->pend.r);
+		free(sn->snap);
+	}
+	sim_log_free(s->log);
+	free(s->clients);
+	free(s->ops);
+	free(s);
+}
