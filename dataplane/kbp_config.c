@@ -418,6 +418,21 @@ static int add_dev(struct parser *p, const char *sec, const struct rte_cfgfile_e
 			return fail(p, sec, e->name, "'%s': expected a virtual device such as "
 				    "net_memif0,role=server,socket=/run/kbp.sock", v);
 	}
+	/* A frame larger than a memif buffer arrives chained, and the parser drops chains. */
+	if (kind == KBP_DEV_VDEV && !strncmp(v, "net_memif", 9)) {
+		const char *b = strstr(v, ",bsize=");
+		uint64_t bsize = 2048;   /* the memif PMD's default */
+		if (b) {
+			char num[16];
+			snprintf(num, sizeof(num), "%.*s", (int)strcspn(b + 7, ","), b + 7);
+			if (!parse_u64(num, &bsize))
+				return fail(p, sec, e->name, "'%s': expected bsize=<bytes>", v);
+		}
+		if (bsize < kbp_config_frame_max(p->c))
+			return fail(p, sec, e->name, "memif bsize %" PRIu64 " is below the largest frame, "
+				    "[cluster] mtu + 14 = %u: expected bsize=%u or more", bsize,
+				    kbp_config_frame_max(p->c), kbp_config_frame_max(p->c));
+	}
 	for (uint32_t i = 0; i < h->n_devs; i++)
 		if (strlen(h->dev[i].name) == name_len && !strncmp(h->dev[i].name, v, name_len))
 			return fail(p, sec, e->name, "device '%.*s' listed twice", (int)name_len, v);
@@ -678,6 +693,19 @@ static int parse_sections(struct parser *p, struct rte_cfgfile *f)
 		np[i] = names[i];
 	n = rte_cfgfile_sections(f, np, SECTIONS_MAX);
 
+	/* Names first, so a misspelt [cluster] is reported as what it is. */
+	for (int i = 0; i < n; i++) {
+		const char *sec = names[i];
+		uint64_t id;
+		if (strcmp(sec, "cluster") && strcmp(sec, "generator") &&
+		    !(!strncmp(sec, "node.", 5) && parse_u64(sec + 5, &id) &&
+		      (sec[5] != '0' || sec[6] == '\0') && id < KBP_NODES_MAX))
+			return fail(p, sec, NULL, "unknown section: expected [cluster], [node.0] .. [node.%d] "
+				    "or [generator]", KBP_NODES_MAX - 1);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(names[j], sec))
+				return fail(p, sec, NULL, "duplicate section");
+	}
 	/* [cluster] first: node defaults depend on its id. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < n; i++) {
@@ -685,9 +713,6 @@ static int parse_sections(struct parser *p, struct rte_cfgfile *f)
 			bool is_cluster = !strcmp(sec, "cluster");
 			if ((pass == 0) != is_cluster)
 				continue;
-			for (int j = 0; j < i; j++)
-				if (!strcmp(names[j], sec))
-					return fail(p, sec, NULL, "duplicate section");
 			char secbuf[CFG_NAME_LEN];
 			int ne = rte_cfgfile_section_num_entries_by_index(f, secbuf, i);
 			if (ne > ENTRIES_MAX)
@@ -708,12 +733,11 @@ static int parse_sections(struct parser *p, struct rte_cfgfile *f)
 					r = check_cluster(p);
 			} else if (!strcmp(sec, "generator")) {
 				r = parse_host(p, sec, e, ne, KBP_NODE_CLIENT);
-			} else if (!strncmp(sec, "node.", 5) && parse_u64(sec + 5, &id) &&
-				   (sec[5] != '0' || sec[6] == '\0') && id < KBP_NODES_MAX) {
-				r = parse_host(p, sec, e, ne, (unsigned)id);
 			} else {
-				r = fail(p, sec, NULL, "unknown section: expected [cluster], [node.0] .. [node.%d] "
-					 "or [generator]", KBP_NODES_MAX - 1);
+				bool ok = parse_u64(sec + 5, &id);
+				assert(ok && id < KBP_NODES_MAX);
+				(void)ok;
+				r = parse_host(p, sec, e, ne, (unsigned)id);
 			}
 			if (r < 0)
 				return r;
@@ -750,6 +774,11 @@ int kbp_config_load(const char *path, struct kbp_cluster_config *out, char *err,
 }
 
 /* ---- derived views --------------------------------------------------------------- */
+
+uint32_t kbp_config_frame_max(const struct kbp_cluster_config *c)
+{
+	return c->mtu + KBP_WIRE_ETH_SIZE;
+}
 
 const struct kbp_config_host *kbp_config_host(const struct kbp_cluster_config *c, unsigned self)
 {

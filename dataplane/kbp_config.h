@@ -121,6 +121,14 @@ int kbp_config_eal_args(const struct kbp_cluster_config *c, unsigned self, const
 /* Whether /proc/meminfo reports free hugepages (for hugepages = auto). */
 bool kbp_config_hugepages_available(void);
 
+/*
+ * The largest frame any process sends (mtu + Ethernet header).  Mbuf data rooms must hold
+ * it after RTE_PKTMBUF_HEADROOM, and memif links need bsize >= it (checked on load), so
+ * no frame ever arrives as a chain.
+ */
+uint32_t kbp_config_frame_max(const struct kbp_cluster_config *c);
+
+/* The section of node self, or of the generator for KBP_NODE_CLIENT. */
 const struct kbp_config_host *kbp_config_host(const struct kbp_cluster_config *c, unsigned self);
 
 #endif
