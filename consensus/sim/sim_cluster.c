@@ -171,6 +171,26 @@ static uint64_t node_clock(const struct sim *s, unsigned i)
 	return (uint64_t)((int64_t)((double)s->now * sn->rate) + sn->offset);
 }
 
+/*
+ * Clocks change rate over time (NTP slewing, temperature).  The new rate applies from
+ * now on and the reading stays continuous, so the clock stays monotonic.
+ */
+static void node_clock_slew(struct sim *s, unsigned i, double rate)
+{
+	struct snode *sn = &s->nodes[i];
+	uint64_t local = node_clock(s, i);
+	sn->rate = rate;
+	sn->offset = (int64_t)local - (int64_t)((double)s->now * rate);
+}
+
+/* The slowest rate the run may use: within the configured drift, or far past it. */
+static double slow_rate(const struct sim *s)
+{
+	if (s->o->break_flags & SIM_BREAK_LEASE_DRIFT)
+		return 0.5;
+	return 1.0 - (double)s->cfg.max_drift_ppm / 1e6 / 2;
+}
+
 /* True time at which node i's clock reads `local`. */
 static uint64_t node_clock_inverse(const struct sim *s, unsigned i, uint64_t local)
 {
@@ -356,7 +376,7 @@ static void node_boot(struct sim *s, unsigned i, bool restarted)
 	kbp_node_start(sn->kn, node_clock(s, i), restarted);
 	sn->up = true;
 	sn->tick_at = 0;
-	tracef(s, "node %u %s", i, restarted ? "restarts from its log" : "starts");
+	tracef(s, "node %u %s (clock rate %.4f)", i, restarted ? "restarts from its log" : "starts", sn->rate);
 	node_flush(s, i);
 }
 
@@ -451,7 +471,7 @@ static void client_next(struct sim *s, struct sclient *c)
 	}
 	o->invoke_ns = s->now;
 	/* Clients with stale leader caches: some requests go wherever, maybe to a deposed leader. */
-	if (chance(s, 25))
+	if (chance(s, 35))
 		c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);
 	client_send(s, c);
 }
@@ -519,7 +539,31 @@ static void fault_step(struct sim *s)
 	unsigned what = (unsigned)rnd_range(s, 0, 9);
 	unsigned a = (unsigned)rnd_range(s, 0, n - 1), b = (unsigned)rnd_range(s, 0, n - 1);
 
-	if (crash && what < 3) {
+	/*
+	 * With leases on, the faults that matter most aim at the leader: a pause, or an
+	 * asymmetric partition where it still hears its peers but they no longer hear it.
+	 */
+	if (s->o->leases && net && chance(s, 15)) {
+		for (unsigned i = 0; i < n; i++) {
+			struct kbp_node_status st;
+			if (!s->nodes[i].up)
+				continue;
+			kbp_node_get_status(s->nodes[i].kn, &st);
+			if (st.role != KBP_ROLE_LEADER)
+				continue;
+			for (unsigned j = 0; j < n; j++)
+				s->link_down[i][j] = j != i;
+			node_clock_slew(s, i, slow_rate(s));
+			tracef(s, "leader %u can hear its peers but they cannot hear it; its clock slews to rate %.4f",
+			       i, s->nodes[i].rate);
+		}
+		what = 10;
+	} else if (s->o->leases && chance(s, 15)) {
+		what = 7;
+	}
+	if (what == 10) {
+		/* (targeted lease fault above) */
+	} else if (crash && what < 3) {
 		if (s->nodes[a].up) {
 			node_crash(s, a);
 			ev_push(s, s->now + rnd_range(s, 1 * MS, 60 * MS), EV_RESTART, a, 0, NULL);
@@ -550,6 +594,7 @@ static void fault_step(struct sim *s)
 		}
 		uint64_t d = rnd_range(s, s->cfg.lease_ns / 2, 2 * s->cfg.lease_ns);
 		s->nodes[a].frozen_until = s->now + d;
+		node_clock_slew(s, a, slow_rate(s));
 		tracef(s, "node %u pauses for %.1f ms", a, (double)d / MS);
 	} else if (net) {
 		s->loss_pct = (unsigned)rnd_range(s, 0, 20);
