@@ -3,7 +3,7 @@
  * kbpaxos-log: look at and measure an acceptor log.
  *   dump DIR      every record in human form, oldest first
  *   verify DIR    checksums and framing; exit 0 if recovery would succeed, 1 if not
- *   bench --dir DIR [--record-bytes N] [--batch N] [--seconds S] [--segment-mb M]
+ *   bench --dir DIR [--record-bytes N] [--batch N] [--seconds S] [--segment-mb M] [--align B]
  *                 group-commit throughput and write latency, beside a raw 4 KiB
  *                 O_DIRECT + RWF_DSYNC write measured on the same disk in the same run
  * dump and verify open the log read-only: they never truncate or create anything.
@@ -183,13 +183,13 @@ static void usage(void)
 	fprintf(stderr, "usage: kbpaxos-log dump DIR\n"
 			"       kbpaxos-log verify DIR\n"
 			"       kbpaxos-log bench --dir DIR [--record-bytes N] [--batch N] [--seconds S] "
-			"[--segment-mb M]\n");
+			"[--segment-mb M] [--align 0|512..4096]\n");
 }
 
 static int cmd_bench(int argc, char **argv)
 {
 	const char *dir = NULL;
-	uint32_t rec = 64, batch = 1, seg_mb = 256;
+	uint32_t rec = 64, batch = 1, seg_mb = 256, align = 0;
 	double seconds = 3, raw_p50, raw_p99;
 	char sub[4096], err[512];
 	struct kbp_log_config cfg;
@@ -213,6 +213,8 @@ static int cmd_bench(int argc, char **argv)
 			batch = (uint32_t)strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--seconds"))
 			seconds = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--align"))
+			align = (uint32_t)strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--segment-mb"))
 			seg_mb = (uint32_t)strtoul(argv[++i], NULL, 0);
 		else {
@@ -238,6 +240,7 @@ static int cmd_bench(int argc, char **argv)
 	cfg.dir = sub;
 	cfg.segment_bytes = (uint64_t)seg_mb << 20;
 	cfg.write_bytes_max = 4u << 20;
+	cfg.align_bytes = align;
 	cfg.quiet = true;
 	if (kbp_log_open(&log, &cfg, err, sizeof(err)) < 0 || kbp_log_recover(log, NULL, NULL, NULL) < 0) {
 		fprintf(stderr, "kbpaxos-log: bench: %s\n", log ? kbp_log_strerror(log) : err);
