@@ -283,18 +283,18 @@ static const struct num_key cluster_keys[] = {
 	NUM(window, 1, 65536, 64),
 	NUM(batch_cmds_max, 1, 4096, 64),
 	NUM(batch_bytes_max, KBP_CONFIG_CMD_SIZE_MAX, KBP_WIRE_PAYLOAD_LIMIT - KBP_PENTRY_HDR_SIZE, 8192),
-	NUM(log_slots, 2, 1u << 24, 4096),
+	NUM(log_slots, 2, 1u << 24, 1024),
 	NUM(queue_bytes, KBP_CONFIG_CMD_SIZE_MAX, 1u << 30, 1u << 20),
 	NUM(clients_max, 1, 1u << 24, 4096),
 	NUM(kv_keys_max, 1, 1u << 26, 65536),
 	NUM(msg_bytes_max, 0, KBP_WIRE_PAYLOAD_LIMIT, 0),     /* 0: batch_bytes_max + entry header */
-	NUM(apply_max, 1, 65536, 256),
-	NUM(heartbeat_ms, 1, 10000, 5),
-	NUM(election_timeout_ms, 2, 60000, 50),
-	NUM(retransmit_ms, 1, 10000, 10),
+	NUM(apply_max, 1, 65536, 1024),
+	NUM(heartbeat_ms, 1, 10000, 2),
+	NUM(election_timeout_ms, 2, 60000, 20),
+	NUM(retransmit_ms, 1, 10000, 5),
 	NUM(backoff_max_shift, 0, 16, 4),
-	NUM(lease_ms, 1, 60000, 40),
-	NUM(max_drift_ppm, 0, 100000, 500),
+	NUM(lease_ms, 1, 60000, 10),
+	NUM(max_drift_ppm, 0, 99999, 1000),
 	NUM(seed, 0, UINT64_MAX - 1, 1),
 };
 #define N_CLUSTER_KEYS (sizeof(cluster_keys) / sizeof(cluster_keys[0]))
@@ -379,12 +379,21 @@ static int check_cluster(struct parser *p)
 	if (c->election_timeout_ms <= c->heartbeat_ms)
 		return fail(p, sec, "election_timeout_ms", "%u: expected more than heartbeat_ms = %u",
 			    c->election_timeout_ms, c->heartbeat_ms);
-	if (c->leases && c->lease_ms <= c->heartbeat_ms)
-		return fail(p, sec, "lease_ms", "%u: expected more than heartbeat_ms = %u, or the "
-			    "leader cannot renew its lease in time", c->lease_ms, c->heartbeat_ms);
-	if (c->leases && c->lease_ms > c->election_timeout_ms)
-		return fail(p, sec, "lease_ms", "%u: expected at most election_timeout_ms = %u",
-			    c->lease_ms, c->election_timeout_ms);
+	if (c->leases && (uint64_t)c->lease_ms < 4ull * c->heartbeat_ms)
+		return fail(p, sec, "lease_ms", "%u: expected at least 4 * heartbeat_ms = %u, so that "
+			    "renewals arrive before the lease expires", c->lease_ms, 4 * c->heartbeat_ms);
+	if (c->queue_bytes < c->batch_bytes_max)
+		return fail(p, sec, "queue_bytes", "%u: expected at least batch_bytes_max = %u",
+			    c->queue_bytes, c->batch_bytes_max);
+	if (c->apply_max < c->batch_cmds_max)
+		return fail(p, sec, "apply_max", "%u: expected at least batch_cmds_max = %u",
+			    c->apply_max, c->batch_cmds_max);
+	/* The core's own rules are the last word, so the two can never drift apart. */
+	struct kbp_node_config nc;
+	const char *why = "";
+	kbp_config_node_config(c, 0, &nc);
+	if (kbp_node_config_check(&nc, &why) < 0)
+		return fail(p, sec, NULL, "rejected by the consensus core: %s", why);
 	return 0;
 }
 

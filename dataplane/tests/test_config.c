@@ -141,8 +141,17 @@ static void test_node_config_and_wire_ctx(void **state)
 	assert_int_equal(nc1.nodes, 3);
 	assert_int_equal(nc1.window, 64);
 	assert_int_equal(nc1.msg_bytes_max, cfg.msg_bytes_max);
-	assert_true(nc1.heartbeat_ns == 5000000ull && nc1.election_timeout_ns == 50000000ull);
-	assert_true(nc1.lease_ns == 40000000ull && nc1.leases);
+	assert_true(nc1.heartbeat_ns == 2000000ull && nc1.election_timeout_ns == 20000000ull);
+	assert_true(nc1.lease_ns == 10000000ull && nc1.leases);
+	assert_int_equal(kbp_node_config_check(&nc1, &(const char *){ NULL }), 0);
+
+	/* The defaults are the consensus core's, except that leases are on. */
+	struct kbp_node_config d;
+	kbp_node_config_default(&d);
+	d.self = 1;
+	d.leases = true;
+	d.seed = nc1.seed;
+	assert_memory_equal(&d, &nc1, sizeof(d));
 	assert_true(nc0.seed != nc1.seed);
 
 	kbp_config_wire_ctx(&cfg, 2, &w);
@@ -296,9 +305,11 @@ static const struct bad bads[] = {
 	{ "id = 3", "id = 3\nmtu = 1500", "[cluster] mtu: 1500: a 8216-byte message needs an MTU of at least 8308" },
 	{ "id = 3", "id = 3\nmsg_bytes_max = 8200", "[cluster] msg_bytes_max: 8200: expected at least batch_bytes_max + 24 = 8216" },
 	{ "id = 3", "id = 3\nbatch_bytes_max = 1000", "[cluster] batch_bytes_max: '1000': expected an integer in 2136.." },
-	{ "id = 3", "id = 3\nelection_timeout_ms = 5", "[cluster] election_timeout_ms: 5: expected more than heartbeat_ms = 5" },
-	{ "id = 3", "id = 3\nlease_ms = 5", "[cluster] lease_ms: 5: expected more than heartbeat_ms = 5" },
-	{ "id = 3", "id = 3\nlease_ms = 100", "[cluster] lease_ms: 100: expected at most election_timeout_ms = 50" },
+	{ "id = 3", "id = 3\nelection_timeout_ms = 2", "[cluster] election_timeout_ms: 2: expected more than heartbeat_ms = 2" },
+	{ "id = 3", "id = 3\nlease_ms = 7", "[cluster] lease_ms: 7: expected at least 4 * heartbeat_ms = 8, so that" },
+	{ "id = 3", "id = 3\nqueue_bytes = 4000", "[cluster] queue_bytes: 4000: expected at least batch_bytes_max = 8192" },
+	{ "id = 3", "id = 3\napply_max = 32", "[cluster] apply_max: 32: expected at least batch_cmds_max = 64" },
+	{ "id = 3", "id = 3\nmax_drift_ppm = 100000", "[cluster] max_drift_ppm: '100000': expected an integer in 0..99999" },
 	{ "id = 3", "id = 3\nleases = maybe", "[cluster] leases: 'maybe': expected yes or no" },
 	{ "id = 3", "id = 3\nleases = no\nleases = yes", "[cluster] leases: duplicate key" },
 	/* [node.N] keys. */
