@@ -116,7 +116,10 @@ int main(void)
 		return 77;
 	}
 	rc = run();
-	umount(mnt);
+	/* io_uring drops its registered files asynchronously after the ring exits: retry. */
+	for (int i = 0; umount(mnt) < 0 && i < 100; i++)
+		usleep(20000);
+	umount2(mnt, MNT_DETACH);
 	unlink(img);
 	rmdir(mnt);
 	return rc;

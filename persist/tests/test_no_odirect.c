@@ -42,8 +42,9 @@ int main(void)
 		kbp_log_close(log);
 		ret = 1;
 	}
-	if (access(mnt, F_OK) == 0 && umount(mnt) < 0)
-		ret = 1;
+	for (int i = 0; umount(mnt) < 0 && i < 100; i++)
+		usleep(20000);
+	umount2(mnt, MNT_DETACH);
 	rmdir(mnt);
 	return ret;
 }
