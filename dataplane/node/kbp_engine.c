@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The consensus lcore: drain the RX ring into the consensus core, feed it time and
+ * durability, then do what one flush says: append its persist requests to the log and
+ * submit them as one write, send its messages and its client replies in TX bursts.
+ * Replies the core holds until durable leave only after the log reports them so.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "kbp_daemon.h"
+
+struct kbp_client_addr {
+	struct kbp_wire_addr addr;
+	uint16_t port_idx;
+};
+
+/* Replies to one client address, gathered into one CLIENT_REP frame. */
+struct reply_pack {
+	int32_t pos;                 /* client table position of the first reply */
+	uint32_t count, len;
+	uint8_t buf[KBP_WIRE_PAYLOAD_LIMIT];
+};
+
+#define REPLY_PACKS 4
+
+struct engine {
+	struct kbp_daemon *d;
+	struct kbp_client_addr *addrs;
+	struct reply_pack *packs;
+	uint32_t reply_payload_max;
+	uint64_t durable_seen;           /* from kbp_log_wait inside a flush, reported after */
+	uint64_t log_writes_seen;
+	uint64_t last_publish, last_housekeeping;
+	uint64_t batches, batch_cmds;
+	bool failed;
+};
+
+/* ---- recovery ----------------------------------------------------------------------- */
+
+struct recover_ctx {
+	struct kbp_node *node;
+	int err;
+	uint64_t slot;
+};
+
+static void rec_snapshot(void *arg, const uint8_t *buf, uint64_t len, uint64_t upto)
+{
+	struct recover_ctx *r = arg;
+	if (!r->err && kbp_node_restore_snapshot(r->node, buf, (uint32_t)len) < 0) {
+		r->err = -EBADMSG;
+		r->slot = upto;
+	}
+}
+
+static void rec_promise(void *arg, uint64_t ballot)
+{
+	struct recover_ctx *r = arg;
+	kbp_node_restore_promise(r->node, ballot);
+}
+
+static void rec_accept(void *arg, uint64_t slot, uint64_t ballot, uint32_t count, const uint8_t *value,
+		       uint32_t len)
+{
+	struct recover_ctx *r = arg;
+	if (!r->err && kbp_node_restore_accept(r->node, slot, ballot, count, value, len) < 0) {
+		r->err = -EBADMSG;
+		r->slot = slot;
+	}
+}
+
+static void rec_commit(void *arg, uint64_t slot)
+{
+	struct recover_ctx *r = arg;
+	kbp_node_restore_commit(r->node, slot);
+}
+
+int kbp_engine_recover(struct kbp_daemon *d)
+{
+	struct kbp_log_recover_ops ops = {
+		.on_snapshot = rec_snapshot, .on_promise = rec_promise,
+		.on_accept = rec_accept, .on_commit = rec_commit,
+	};
+	struct recover_ctx rc = { .node = d->node };
+	struct kbp_log_recover_stats st;
+	int r = kbp_log_recover(d->log, &ops, &rc, &st);
+	if (r < 0) {
+		KBP_LOG(ERR, "log %s: %s; refusing to start rather than forget a promise",
+			d->host->log_dir, kbp_log_strerror(d->log));
+		return r;
+	}
+	if (rc.err) {
+		KBP_LOG(ERR, "log %s: the consensus core refused the record for slot %" PRIu64
+			" (bad batch or beyond the in-memory log; raise log_slots?); refusing to start",
+			d->host->log_dir, rc.slot);
+		return rc.err;
+	}
+	bool restarted = st.records > 0 || st.snapshot_upto > 0;
+	KBP_LOG(INFO, "recovered %" PRIu64 " records from %u segments (promised ballot %" PRIx64
+		", snapshot up to slot %" PRIu64 ")%s%s", st.records, st.segments, st.promised,
+		st.snapshot_upto, st.tail_note[0] ? "; " : "", st.tail_note);
+	kbp_node_start(d->node, kbp_now_ns(d), restarted);
+	return 0;
+}
+
+/* ---- client addresses ------------------------------------------------------------------ */
+
+static void remember_clients(struct engine *e, const struct kbp_rx_meta *meta)
+{
+	const struct kbp_msg *m = &meta->msg;
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < m->count; i++) {
+		struct kbp_cmd c;
+		int size = kbp_cmd_decode(&c, m->payload + off, m->len - off);
+		if (size < 0)
+			return;              /* the core counts it as malformed */
+		off += (uint32_t)size;
+		int32_t pos = rte_hash_add_key(e->d->clients, &c.client_id);
+		if (pos == -ENOSPC) {
+			/* Bounded table: forget everyone; clients re-register with their next retry. */
+			rte_hash_reset(e->d->clients);
+			pos = rte_hash_add_key(e->d->clients, &c.client_id);
+		}
+		if (pos < 0)
+			continue;
+		e->addrs[pos].addr = meta->src.addr;
+		e->addrs[pos].port_idx = meta->port;
+	}
+}
+
+/* ---- TX ------------------------------------------------------------------------------- */
+
+static void tx_frame(struct engine *e, uint16_t port_idx, const struct kbp_wire_addr *src,
+		     const struct kbp_wire_addr *dst, const struct kbp_msg *m)
+{
+	struct kbp_daemon *d = e->d;
+	struct rte_mbuf *mb;
+	if (kbp_wire_encode_mbuf(d->pool, src, dst, d->cfg->id, m, &mb) < 0) {
+		d->port[port_idx].tx_dropped++;
+		return;
+	}
+	struct kbp_port *p = &d->port[port_idx];
+	rte_eth_tx_buffer(p->port_id, 0, p->txb, mb);
+}
+
+static void send_msgs(struct engine *e, const struct kbp_update *u)
+{
+	struct kbp_daemon *d = e->d;
+	for (uint32_t k = 0; k < u->n_msgs; k++) {
+		const struct kbp_msg *m = &u->msgs[k];
+		uint8_t port = d->route_port[m->to];
+		if (port == KBP_CONFIG_ROUTE_NONE)
+			continue;
+		if (m->type == KBP_MSG_ACCEPT) {
+			e->batches++;
+			e->batch_cmds += m->count;
+		}
+		tx_frame(e, port, &d->addr, &d->ctx.node[m->to].addr, m);
+	}
+}
+
+static void pack_send(struct engine *e, struct reply_pack *p)
+{
+	if (!p->count)
+		return;
+	const struct kbp_client_addr *a = &e->addrs[p->pos];
+	struct kbp_msg m = {
+		.type = KBP_MSG_CLIENT_REP, .from = (uint8_t)e->d->self, .to = KBP_NODE_CLIENT,
+		.count = p->count, .len = p->len, .payload = p->buf,
+	};
+	tx_frame(e, a->port_idx, &e->d->client_addr, &a->addr, &m);
+	p->count = p->len = 0;
+	p->pos = -1;
+}
+
+static bool same_dest(const struct engine *e, int32_t a, int32_t b)
+{
+	return a == b || (e->addrs[a].port_idx == e->addrs[b].port_idx &&
+			  memcmp(&e->addrs[a].addr, &e->addrs[b].addr, sizeof(e->addrs[a].addr)) == 0);
+}
+
+static void send_replies(struct engine *e, const struct kbp_update *u)
+{
+	struct kbp_daemon *d = e->d;
+	unsigned victim = 0;
+	for (uint32_t k = 0; k < u->n_replies; k++) {
+		const struct kbp_reply *r = &u->replies[k];
+		int32_t pos = rte_hash_lookup(d->clients, &r->client_id);
+		if (pos < 0) {
+			__atomic_store_n(&d->pub.replies_unroutable, d->pub.replies_unroutable + 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		struct reply_pack *p = NULL;
+		for (unsigned i = 0; i < REPLY_PACKS && !p; i++)
+			if (e->packs[i].count && same_dest(e, e->packs[i].pos, pos))
+				p = &e->packs[i];
+		if (!p) {
+			for (unsigned i = 0; i < REPLY_PACKS && !p; i++)
+				if (!e->packs[i].count)
+					p = &e->packs[i];
+			if (!p) {
+				p = &e->packs[victim++ % REPLY_PACKS];
+				pack_send(e, p);
+			}
+			p->pos = pos;
+		}
+		uint32_t size = kbp_reply_size(r);
+		if (p->len + size > e->reply_payload_max || p->count >= d->ctx.cmds_max) {
+			int32_t keep = p->pos;
+			pack_send(e, p);
+			p->pos = keep;
+		}
+		int w = kbp_reply_encode(r, p->buf + p->len, e->reply_payload_max - p->len);
+		if (w < 0)
+			continue;
+		p->len += (uint32_t)w;
+		p->count++;
+	}
+	for (unsigned i = 0; i < REPLY_PACKS; i++)
+		pack_send(e, &e->packs[i]);
+}
+
+/* ---- persistence ----------------------------------------------------------------------- */
+
+static void log_failed(struct engine *e)
+{
+	KBP_LOG(ERR, "log %s stopped: %s; refusing to serve", e->d->host->log_dir, kbp_log_strerror(e->d->log));
+	e->failed = true;
+	__atomic_store_n(e->d->force_quit, true, __ATOMIC_RELAXED);
+}
+
+static void persist(struct engine *e, const struct kbp_update *u)
+{
+	struct kbp_log *log = e->d->log;
+	if (!u->n_persist)
+		return;
+	for (uint32_t k = 0; k < u->n_persist; k++) {
+		for (;;) {
+			int r = kbp_log_append(log, &u->persist[k]);
+			if (r == 0)
+				break;
+			if (r != -EAGAIN || kbp_log_submit(log) < 0) {
+				log_failed(e);
+				return;
+			}
+			/* Both write buffers are full: the disk is the bottleneck, wait for it. */
+			uint64_t durable;
+			if (kbp_log_wait(log, &durable) < 0) {
+				log_failed(e);
+				return;
+			}
+			if (durable > e->durable_seen)
+				e->durable_seen = durable;
+		}
+	}
+	if (kbp_log_submit(log) < 0)
+		log_failed(e);
+}
+
+static void record_write_latency(struct engine *e)
+{
+	struct kbp_log_stats st;
+	kbp_log_get_stats(e->d->log, &st);
+	if (st.writes != e->log_writes_seen) {
+		e->log_writes_seen = st.writes;
+		kbp_hist_record(&e->d->persist_lat, st.last_write_ns);
+	}
+}
+
+/* Snapshot the state machine and let the log drop segments once they pile up. */
+static void housekeeping(struct engine *e)
+{
+	struct kbp_daemon *d = e->d;
+	struct kbp_log_stats st;
+	kbp_log_get_stats(d->log, &st);
+	if (st.segments_created < st.segments_deleted + 3)
+		return;
+	uint64_t upto;
+	int len = kbp_node_snapshot(d->node, d->snap_buf, d->snap_cap, &upto);
+	if (len < 0 || kbp_log_snapshot_write(d->log, d->snap_buf, (uint64_t)len, upto) < 0) {
+		KBP_LOG(WARNING, "snapshot up to slot %" PRIu64 " failed: %s", upto, kbp_log_strerror(d->log));
+		return;
+	}
+	KBP_LOG(INFO, "snapshot up to slot %" PRIu64 " (%d bytes) written, old segments dropped", upto, len);
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+static unsigned drain_ring(struct engine *e, uint64_t now)
+{
+	struct kbp_daemon *d = e->d;
+	struct rte_mbuf *mbufs[KBP_BURST];
+	unsigned n = rte_ring_dequeue_burst(d->rx_ring, (void **)mbufs, KBP_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		struct kbp_rx_meta *meta = rte_mbuf_to_priv(mbufs[i]);
+		if (meta->arp) {
+			kbp_arp_answer(d, mbufs[i], meta->port);
+			continue;
+		}
+		if (meta->msg.type == KBP_MSG_CLIENT_REQ)
+			remember_clients(e, meta);
+		kbp_node_recv(d->node, &meta->msg, now);     /* copies what it keeps */
+		rte_pktmbuf_free(mbufs[i]);
+	}
+	return n;
+}
+
+int kbp_engine_lcore(void *arg)
+{
+	struct kbp_daemon *d = arg;
+	struct engine e = { .d = d };
+	unsigned idle = 0;
+	uint64_t deadline = 0;
+
+	e.addrs = calloc(KBP_CLIENT_ADDRS, sizeof(*e.addrs));
+	e.packs = calloc(REPLY_PACKS, sizeof(*e.packs));
+	if (!e.addrs || !e.packs) {
+		KBP_LOG(ERR, "out of memory for the client tables");
+		free(e.addrs);
+		free(e.packs);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < REPLY_PACKS; i++)
+		e.packs[i].pos = -1;
+	uint32_t frame_max = kbp_config_frame_max(d->cfg);
+	e.reply_payload_max = frame_max - KBP_WIRE_OVERHEAD;
+	if (e.reply_payload_max > d->ctx.payload_max)
+		e.reply_payload_max = d->ctx.payload_max;
+	KBP_LOG(INFO, "consensus lcore %u: node %u of %u, leases %s", rte_lcore_id(), d->self, d->cfg->nodes,
+		d->cfg->leases ? "on" : "off");
+
+	while (!__atomic_load_n(d->force_quit, __ATOMIC_RELAXED)) {
+		uint64_t now = kbp_now_ns(d);
+		unsigned work = 0;
+		bool event = false;
+		if (d->rx_inline)
+			work += kbp_rx_poll(d);
+		unsigned got = drain_ring(&e, now);
+		work += got;
+		event = got > 0;
+		if (now >= deadline) {
+			kbp_node_tick(d->node, now);
+			event = true;
+		}
+		uint64_t durable = 0;
+		int r = kbp_log_poll(d->log, &durable);
+		if (r < 0) {
+			log_failed(&e);
+			break;
+		}
+		if (e.durable_seen > durable)
+			durable = e.durable_seen;
+		if (r > 0 || e.durable_seen) {
+			kbp_node_persisted(d->node, durable, now);
+			e.durable_seen = 0;
+			record_write_latency(&e);
+			event = true;
+			work++;
+		}
+		if (event) {
+			struct kbp_update u;
+			kbp_node_flush(d->node, now, &u);
+			persist(&e, &u);
+			send_msgs(&e, &u);
+			send_replies(&e, &u);
+			deadline = u.deadline_ns;
+		}
+		for (uint16_t i = 0; i < d->n_ports; i++)
+			rte_eth_tx_buffer_flush(d->port[i].port_id, 0, d->port[i].txb);
+		if (now - e.last_publish > 1000000) {
+			e.last_publish = now;
+			__atomic_store_n(&d->pub.batches, e.batches, __ATOMIC_RELAXED);
+			__atomic_store_n(&d->pub.batch_cmds, e.batch_cmds, __ATOMIC_RELAXED);
+			kbp_publish(d, now);
+		}
+		if (now - e.last_housekeeping > 1000000000ull) {
+			e.last_housekeeping = now;
+			housekeeping(&e);
+		}
+		if (work)
+			idle = 0;
+		else if (kbp_log_busy(d->log))
+			idle = idle > 255 ? 255 : idle;   /* a write in flight: poll it promptly */
+		else
+			kbp_idle(d->idle_adaptive, &idle);
+	}
+	free(e.addrs);
+	free(e.packs);
+	return e.failed ? -EIO : 0;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live state through DPDK telemetry (read with dpdk-telemetry.py).  Callbacks run on
+ * DPDK's telemetry thread, so they only read counters the lcores publish with relaxed
+ * atomic stores; each value is current, a set of them is only roughly simultaneous.
+ */
+#include <jemalloc/jemalloc.h>
+#include <rte_telemetry.h>
+
+#include "kbp_daemon.h"
+
+static struct kbp_daemon *tel_daemon;     /* the telemetry API takes no user argument */
+
+#define PUB_STORE(field, v) __atomic_store_n(&d->pub.field, (uint64_t)(v), __ATOMIC_RELAXED)
+#define PUB_LOAD(field) __atomic_load_n(&tel_daemon->pub.field, __ATOMIC_RELAXED)
+
+/* Called by the consensus lcore about once a millisecond. */
+void kbp_publish(struct kbp_daemon *d, uint64_t now)
+{
+	struct kbp_node_status st;
+	kbp_node_get_status(d->node, &st);
+	PUB_STORE(role, st.role);
+	PUB_STORE(leader, st.leader);
+	PUB_STORE(ballot, st.ballot);
+	PUB_STORE(promised, st.promised);
+	PUB_STORE(commit, st.commit);
+	PUB_STORE(applied, st.applied);
+	PUB_STORE(next_slot, st.next_slot);
+	PUB_STORE(log_base, st.log_base);
+	PUB_STORE(lease_until_ns, st.lease_until_ns);
+	PUB_STORE(now_ns, now);
+	PUB_STORE(queue_bytes, st.queue_bytes);
+	PUB_STORE(ring_depth, rte_ring_count(d->rx_ring));
+	PUB_STORE(persist_issued, st.persist_issued);
+	PUB_STORE(persist_durable, st.persist_durable);
+	PUB_STORE(persist_writes, kbp_hist_total(&d->persist_lat));
+	PUB_STORE(persist_p50_ns, kbp_hist_value_at_percentile(&d->persist_lat, 50.0));
+	PUB_STORE(persist_p99_ns, kbp_hist_value_at_percentile(&d->persist_lat, 99.0));
+	PUB_STORE(persist_p999_ns, kbp_hist_value_at_percentile(&d->persist_lat, 99.9));
+	PUB_STORE(msgs_in, st.stats.msgs_in);
+	PUB_STORE(msgs_out, st.stats.msgs_out);
+	PUB_STORE(msgs_bad, st.stats.msgs_bad);
+	PUB_STORE(msgs_stale, st.stats.msgs_stale);
+	PUB_STORE(cmds_submitted, st.stats.cmds_submitted);
+	PUB_STORE(cmds_busy, st.stats.cmds_busy);
+	PUB_STORE(cmds_applied, st.stats.cmds_applied);
+	PUB_STORE(elections, st.stats.elections);
+	PUB_STORE(leader_changes, st.stats.leader_changes);
+	PUB_STORE(retransmits, st.stats.retransmits);
+	PUB_STORE(catchups, st.stats.catchups);
+	PUB_STORE(snapshots_sent, st.stats.snapshots_sent);
+	PUB_STORE(snapshots_installed, st.stats.snapshots_installed);
+	PUB_STORE(lease_reads, st.stats.lease_reads);
+	PUB_STORE(reads_via_log, st.stats.reads_via_log);
+	uint64_t txd = 0;
+	for (unsigned i = 0; i < d->n_ports; i++)
+		txd += d->port[i].tx_dropped;
+	PUB_STORE(tx_dropped, txd);
+	/* The RX lcore owns rx_drops; a torn read of a counter it is bumping is harmless here. */
+	for (unsigned i = 0; i < KBP_WIRE_DROP_COUNT; i++)
+		PUB_STORE(drops[i], __atomic_load_n(&d->rx_drops.n[i], __ATOMIC_RELAXED));
+	PUB_STORE(rx_ring_full, __atomic_load_n(&d->rx_ring_full, __ATOMIC_RELAXED));
+}
+
+static int tel_status(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	(void)cmd;
+	(void)params;
+	struct kbp_daemon *d = tel_daemon;
+	uint64_t now = PUB_LOAD(now_ns), lease = PUB_LOAD(lease_until_ns);
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_int(t, "node", (int)d->self);
+	rte_tel_data_add_dict_string(t, "role", kbp_role_name((unsigned)PUB_LOAD(role)));
+	rte_tel_data_add_dict_int(t, "leader", PUB_LOAD(leader) == KBP_LEADER_UNKNOWN ? -1 : (int)PUB_LOAD(leader));
+#define U64(name) rte_tel_data_add_dict_u64(t, #name, PUB_LOAD(name))
+	U64(ballot);
+	U64(promised);
+	U64(commit);
+	U64(applied);
+	U64(next_slot);
+	U64(log_base);
+	rte_tel_data_add_dict_u64(t, "lease_remaining_us", lease > now ? (lease - now) / 1000 : 0);
+	U64(queue_bytes);
+	U64(ring_depth);
+	U64(persist_issued);
+	U64(persist_durable);
+	U64(persist_writes);
+	U64(persist_p50_ns);
+	U64(persist_p99_ns);
+	U64(persist_p999_ns);
+	U64(batches);
+	U64(batch_cmds);
+	U64(msgs_in);
+	U64(msgs_out);
+	U64(msgs_bad);
+	U64(msgs_stale);
+	U64(cmds_submitted);
+	U64(cmds_busy);
+	U64(cmds_applied);
+	U64(elections);
+	U64(leader_changes);
+	U64(retransmits);
+	U64(catchups);
+	U64(snapshots_sent);
+	U64(snapshots_installed);
+	U64(lease_reads);
+	U64(reads_via_log);
+	U64(tx_dropped);
+	U64(replies_unroutable);
+	U64(rx_ring_full);
+#undef U64
+	return 0;
+}
+
+static int tel_drops(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(t);
+	for (int i = 0; i < KBP_WIRE_DROP_COUNT; i++)
+		rte_tel_data_add_dict_u64(t, kbp_wire_drop_name(i), PUB_LOAD(drops[i]));
+	return 0;
+}
+
+static int tel_jemalloc(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	(void)cmd;
+	(void)params;
+	uint64_t epoch = 1;
+	size_t sz = sizeof(epoch);
+	mallctl("epoch", &epoch, &sz, &epoch, sz);     /* refresh jemalloc's cached stats */
+	rte_tel_data_start_dict(t);
+	static const char *const keys[] = { "stats.allocated", "stats.active", "stats.resident", "stats.mapped" };
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t v = 0, vsz = sizeof(v);
+		if (mallctl(keys[i], &v, &vsz, NULL, 0) == 0)
+			rte_tel_data_add_dict_u64(t, keys[i] + 6, v);
+	}
+	return 0;
+}
+
+void kbp_telemetry_register(struct kbp_daemon *d)
+{
+	tel_daemon = d;
+	rte_telemetry_register_cmd("/kbpaxos/status", tel_status,
+				   "Role, ballot, commit/applied index, lease, queues, persist latency, counters");
+	rte_telemetry_register_cmd("/kbpaxos/drops", tel_drops, "Received frames dropped, per reason");
+	rte_telemetry_register_cmd("/kbpaxos/jemalloc", tel_jemalloc, "jemalloc allocator statistics (bytes)");
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kbpaxosd --config FILE --node N [--log-dir DIR] [--idle busy|adaptive] [-- EAL args...]
+ *
+ * One kbpaxos node: the EAL arguments come from the config (cores, devices, file prefix,
+ * hugepages or not), extra ones after "--" are appended.  The main lcore runs consensus;
+ * the next lcore, if the config gives one, polls RX.  SIGINT/SIGTERM stop RX, drain the
+ * log and exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rte_eal.h>
+#include <rte_hash_crc.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "kbp_daemon.h"
+
+int kbp_logtype_node;
+static volatile bool force_quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&force_quit, true, __ATOMIC_RELAXED);
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s --config FILE --node N [--log-dir DIR] [--idle busy|adaptive] [-- EAL args]\n",
+		prog);
+	exit(2);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[KBP_CONFIG_VALUE_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct kbp_cluster_config cfg;
+	static struct kbp_daemon d;
+	static struct kbp_config_host host;
+	const char *config = NULL, *log_dir = NULL, *idle = NULL;
+	long node = -1;
+	char err[KBP_CONFIG_ERR_MAX];
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
+		{ "log-dir", required_argument, NULL, 'l' }, { "idle", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:n:l:i:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; break;
+		case 'n': node = strtol(optarg, NULL, 10); break;
+		case 'l': log_dir = optarg; break;
+		case 'i': idle = optarg; break;
+		default: usage(argv[0]);
+		}
+	}
+	if (!config || node < 0)
+		usage(argv[0]);
+	if (kbp_config_load(config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kbpaxosd: %s\n", err);
+		return 1;
+	}
+	if ((unsigned long)node >= cfg.nodes) {
+		fprintf(stderr, "kbpaxosd: --node %ld: %s has nodes 0..%u\n", node, config, cfg.nodes - 1);
+		return 1;
+	}
+	d.cfg = &cfg;
+	d.self = (unsigned)node;
+	host = *kbp_config_host(&cfg, d.self);
+	if (log_dir)
+		snprintf(host.log_dir, sizeof(host.log_dir), "%s", log_dir);
+	if (idle && strcmp(idle, "busy") && strcmp(idle, "adaptive"))
+		usage(argv[0]);
+	d.host = &host;
+	d.idle_adaptive = idle ? !strcmp(idle, "adaptive") : host.idle == KBP_IDLE_ADAPTIVE;
+	d.force_quit = &force_quit;
+
+	/* EAL: the config's arguments, then whatever follows "--" on our command line. */
+	static struct kbp_eal_args ea;
+	if (kbp_config_eal_args(&cfg, d.self, argv[0], kbp_config_hugepages_available(), &ea) < 0) {
+		fprintf(stderr, "kbpaxosd: EAL arguments do not fit\n");
+		return 1;
+	}
+	for (int i = optind; i < argc && ea.argc < KBP_EAL_ARGS_MAX; i++)
+		ea.argv[ea.argc++] = argv[i];
+	ea.argv[ea.argc] = NULL;
+	if (rte_eal_init(ea.argc, ea.argv) < 0) {
+		fprintf(stderr, "kbpaxosd: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	kbp_logtype_node = rte_log_register_type_and_pick_level("kbpaxos.node", RTE_LOG_INFO);
+	if (kbp_logtype_node < 0)
+		kbp_logtype_node = RTE_LOGTYPE_USER1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	d.tsc_hz = rte_get_tsc_hz();
+
+	int rc = 1;
+	kbp_config_wire_ctx(&cfg, d.self, &d.ctx);
+	d.addr = d.ctx.node[d.self].addr;
+	d.client_addr = d.addr;
+	d.client_addr.port = d.ctx.node[d.self].client_port;
+	d.rx_ring = rte_ring_create("kbp_rx", KBP_RX_RING_SIZE, (int)rte_socket_id(),
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct rte_hash_parameters hp = {
+		.name = "kbp_clients", .entries = KBP_CLIENT_ADDRS, .key_len = sizeof(uint64_t),
+		.hash_func = rte_hash_crc, .socket_id = (int)rte_socket_id(),
+	};
+	d.clients = rte_hash_create(&hp);
+	if (!d.rx_ring || !d.clients) {
+		KBP_LOG(ERR, "cannot create the RX ring or client table: %s", rte_strerror(rte_errno));
+		goto out;
+	}
+	if (kbp_hist_init(&d.persist_lat, 1000, 60ull * 1000000000ull, 3) < 0)
+		goto out;
+
+	struct kbp_node_config ncfg;
+	kbp_config_node_config(&cfg, d.self, &ncfg);
+	ncfg.seed ^= rte_rdtsc();      /* election jitter must differ between runs and nodes */
+	d.node = kbp_node_new(&ncfg);
+	if (!d.node) {
+		KBP_LOG(ERR, "cannot allocate the consensus node (out of memory?)");
+		goto out;
+	}
+	d.snap_cap = kbp_node_snapshot_bytes_max(d.node);
+	d.snap_buf = malloc(d.snap_cap);
+	int r = mkdir_p(host.log_dir);
+	if (!d.snap_buf || r < 0) {
+		KBP_LOG(ERR, "log_dir %s: %s", host.log_dir, r < 0 ? strerror(-r) : "out of memory");
+		goto out;
+	}
+	struct kbp_log_config lc;
+	kbp_log_config_default(&lc);
+	lc.dir = host.log_dir;
+	if (kbp_log_open(&d.log, &lc, err, sizeof(err)) < 0) {
+		KBP_LOG(ERR, "log_dir %s: %s", host.log_dir, err);
+		goto out;
+	}
+	if (kbp_engine_recover(&d) < 0)
+		goto out;
+	if (kbp_ports_init(&d) < 0)
+		goto out;
+	kbp_telemetry_register(&d);
+
+	unsigned rx_lcore = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+	d.rx_inline = rx_lcore >= RTE_MAX_LCORE;
+	if (!d.rx_inline)
+		rte_eal_remote_launch(kbp_rx_lcore, &d, rx_lcore);
+	KBP_LOG(INFO, "node %u serving on %s:%u (peers) / :%u (clients), idle %s, RX %s", d.self,
+		host.dev[0].name, d.addr.port, d.client_addr.port, d.idle_adaptive ? "adaptive" : "busy",
+		d.rx_inline ? "inline" : "on its own lcore");
+	rc = kbp_engine_lcore(&d) < 0 ? 1 : 0;
+	__atomic_store_n(&force_quit, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	KBP_LOG(INFO, "node %u stopping: draining the log", d.self);
+out:
+	if (d.n_ports)
+		kbp_ports_fini(&d);
+	kbp_log_close(d.log);
+	kbp_node_free(d.node);
+	free(d.snap_buf);
+	kbp_hist_fini(&d.persist_lat);
+	rte_hash_free(d.clients);
+	rte_ring_free(d.rx_ring);
+	rte_eal_cleanup();
+	return rc;
+}
