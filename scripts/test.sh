@@ -10,3 +10,5 @@ meson test -C build --print-errorlogs --num-processes 2
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit --suite sim
+# The wire parser under libFuzzer (clang), bounded: arbitrary bytes must never crash it.
+scripts/fuzz.sh 60 2>&1 | tail -n 3
