@@ -750,7 +750,7 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 			faults_end(s);
 			break;
 		}
-		if (o->kill_leader_once && !s->killed_leader_at && s->now > 50 * MS) {
+		if (o->kill_leader_once && !s->killed_leader_at && s->ops_issued >= o->ops / 3) {
 			for (unsigned i = 0; i < o->nodes; i++) {
 				struct kbp_node_status st;
 				if (!s->nodes[i].up)
