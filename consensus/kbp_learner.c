@@ -79,13 +79,14 @@ static void apply_entry(struct kbp_node *n, const struct kbp_entry *e)
 		off += (uint32_t)size;
 		if (c.op == KBP_OP_NOOP)
 			continue;
-		kbp_kv_apply(n->kv, &c, &r);
+		/* A retry that reached the log twice is answered but applied (and counted) once. */
+		if (kbp_kv_apply(n->kv, &c, &r))
+			n->stats.cmds_applied++;
 		if (leader && r.status != KBP_ST_INVALID) {
 			r.leader = (uint8_t)n->cfg.self;
 			kbp_reply_add(n, &r);
 		}
 	}
-	n->stats.cmds_applied += e->count;
 }
 
 void kbp_learner_apply(struct kbp_node *n)
