@@ -152,6 +152,10 @@ void cluster_init(struct cluster *c, unsigned n)
 	assert_non_null(c->trace);
 	const char *e = getenv("KBP_TRACE");
 	c->echo = e && *e && *e != '0';
+	/* KBP_TEST_BREAK=<KBP_BREAK_* bits>: run the tests against a deliberately broken core. */
+	const char *brk = getenv("KBP_TEST_BREAK");
+	if (brk)
+		c->cfg.break_flags = (uint32_t)strtoul(brk, NULL, 0);
 	for (unsigned i = 0; i < H_NODES; i++) {
 		c->nodes[i].c = c;
 		c->nodes[i].id = i;
