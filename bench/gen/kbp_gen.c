@@ -135,12 +135,14 @@ struct gen_events {
 	uint64_t replies_stale;    /* for a seq no longer waited for (late or duplicate) */
 	uint64_t replies_foreign;  /* client id not ours */
 	uint64_t frames_tx, frames_rx;
-	uint64_t tx_dropped_frames;/* TX queue full: their commands time out and are resent */
+	uint64_t tx_retries;       /* TX ring full: frames kept for the next loop turn */
+	uint64_t tx_dropped_frames;/* TX backlog full: their commands time out and are resent */
 	uint64_t tx_dropped_cmds;
 	uint64_t mbuf_exhausted;
 };
 
 struct gen_node_tx {
+	uint64_t last_rx_tsc;      /* last reply frame from this node */
 	uint16_t port;
 	bool reachable;
 	struct kbp_wire_addr dst;
@@ -225,7 +227,7 @@ static void frame_flush(struct gen *g, uint32_t n)
 	m.len = nt->len;
 	m.payload = nt->buf;
 	if (p->n_tx == GEN_TX_MAX) {
-		/* Should not happen: the loop sends every iteration.  Count, let them time out. */
+		/* The port has refused GEN_TX_MAX frames in a row: count, let them time out. */
 		g->ev.tx_dropped_frames++;
 		g->ev.tx_dropped_cmds += nt->count;
 	} else if (kbp_wire_encode_mbuf(g->mp, &g->src, &nt->dst, g->c->id, &m, &mb) != 0) {
@@ -247,15 +249,18 @@ static void tx_all(struct gen *g)
 	for (uint32_t i = 0; i < g->n_ports; i++) {
 		struct gen_port *p = &g->port[i];
 		uint32_t sent = 0;
-		for (int tries = 0; sent < p->n_tx && tries < 8; tries++)
+		if (p->n_tx == 0)
+			continue;
+		for (int tries = 0; sent < p->n_tx && tries < 4; tries++)
 			sent += rte_eth_tx_burst(p->id, 0, p->tx + sent, (uint16_t)(p->n_tx - sent));
 		g->ev.frames_tx += sent;
-		for (uint32_t k = sent; k < p->n_tx; k++) {
-			g->ev.tx_dropped_frames++;
-			g->ev.tx_dropped_cmds += p->tx_cmds[k];
-			rte_pktmbuf_free(p->tx[k]);
+		/* A full TX ring (the peer is slow to drain it) keeps the rest for the next turn. */
+		if (sent < p->n_tx) {
+			g->ev.tx_retries++;
+			memmove(p->tx, p->tx + sent, (p->n_tx - sent) * sizeof(p->tx[0]));
+			memmove(p->tx_cmds, p->tx_cmds + sent, (p->n_tx - sent) * sizeof(p->tx_cmds[0]));
 		}
-		p->n_tx = 0;
+		p->n_tx -= sent;
 	}
 }
 
@@ -398,6 +403,7 @@ static void rx_all(struct gen *g, uint64_t now, uint32_t *got)
 				off += (uint32_t)n;
 				on_reply(g, m.from, &r, now);
 			}
+			g->node[m.from].last_rx_tsc = now;
 		}
 		rte_pktmbuf_free_bulk(pkts, nb);
 	}
@@ -465,8 +471,8 @@ static void sweep(struct gen *g, uint64_t now)
 		s->tries++;
 		g->ev.resends_timeout++;
 		g->sec_errors++;
-		/* A silent node may be dead: look for the leader elsewhere. */
-		if (g->o.target < 0) {
+		/* A node silent since this request went out may be dead: look elsewhere. */
+		if (g->o.target < 0 && g->node[s->node].last_rx_tsc + g->timeout_tsc < now) {
 			if (g->leader == s->node)
 				g->leader = next_reachable(g, s->node);
 			s->node = g->leader;
@@ -601,6 +607,10 @@ static void run(struct gen *g, bool adaptive)
 
 	/* What is left: in flight, or due and never sent (open loop backlog). */
 	uint64_t now = rte_rdtsc();
+	for (uint32_t p = 0; p < g->n_ports; p++) {
+		rte_pktmbuf_free_bulk(g->port[p].tx, g->port[p].n_tx);
+		g->port[p].n_tx = 0;
+	}
 	for (uint32_t i = 0; i < g->n_sess; i++)
 		if (g->sess[i].state != S_FREE)
 			sess_finish(g, i, OUT_NEVER_ANSWERED, now);
@@ -644,17 +654,16 @@ static void print_report(const struct gen *g, FILE *f)
 
 	for (unsigned op = KBP_OP_PUT; op < KBP_OP_COUNT; op++)
 		ops += kbp_hist_total(&g->hist[op]) > 0;
-	fprintf(f, "\n");
+	fprintf(f, "\n  Latency Distribution (HdrHistogram-style, from each request's intended send time)\n");
 	for (unsigned op = KBP_OP_PUT; op < KBP_OP_COUNT; op++) {
 		if (kbp_hist_total(&g->hist[op]) == 0)
 			continue;
-		snprintf(title, sizeof(title), "Latency Distribution (%s, HdrHistogram-style)", op_title(op));
+		snprintf(title, sizeof(title), "%s", op_title(op));
 		kbp_report_summary(f, &g->hist[op], title, 1.0);
 		fprintf(f, "\n");
 	}
 	if (ops != 1 || g->outcome[OUT_NEVER_SENT] > 0) {
-		kbp_report_summary(f, &g->hist[KBP_OP_NOOP],
-				   "Latency Distribution (all operations, HdrHistogram-style)", 1.0);
+		kbp_report_summary(f, &g->hist[KBP_OP_NOOP], "all operations", 1.0);
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  Detailed Percentile spectrum (all operations, us):\n");
@@ -682,11 +691,12 @@ static void print_report(const struct gen *g, FILE *f)
 		" commands sent in %" PRIu64 " frames (%.1f per frame), %" PRIu64 " resent after timeout, "
 		"%" PRIu64 " NOT_LEADER redirects, %" PRIu64 " BUSY, %" PRIu64 " stale replies, %"
 		PRIu64 " frames received, %" PRIu64 " dropped by the parser, %" PRIu64
-		" frames lost to full TX queues\n",
+		" frames lost to full TX queues (%" PRIu64 " times a TX ring was full)\n",
 		g->ev.requests, g->ev.cmds_sent, g->ev.frames_tx,
 		g->ev.frames_tx ? (double)g->ev.cmds_sent / (double)g->ev.frames_tx : 0.0,
 		g->ev.resends_timeout, g->ev.redirects, g->ev.busy, g->ev.replies_stale,
-		g->ev.frames_rx, g->ev.frames_rx - g->rx_counts.n[KBP_WIRE_OK], g->ev.tx_dropped_frames);
+		g->ev.frames_rx, g->ev.frames_rx - g->rx_counts.n[KBP_WIRE_OK], g->ev.tx_dropped_frames,
+		g->ev.tx_retries);
 	for (int k = 1; k < KBP_WIRE_DROP_COUNT; k++)
 		if (g->rx_counts.n[k])
 			fprintf(f, "  %14" PRIu64 "  frames dropped: %s\n", g->rx_counts.n[k],
@@ -749,6 +759,7 @@ static int write_json(const struct gen *g, const char *path)
 	kbp_json_u64(&j, "replies_foreign", g->ev.replies_foreign);
 	kbp_json_u64(&j, "frames_tx", g->ev.frames_tx);
 	kbp_json_u64(&j, "frames_rx", g->ev.frames_rx);
+	kbp_json_u64(&j, "tx_ring_full", g->ev.tx_retries);
 	kbp_json_u64(&j, "tx_dropped_frames", g->ev.tx_dropped_frames);
 	kbp_json_u64(&j, "tx_dropped_cmds", g->ev.tx_dropped_cmds);
 	kbp_json_u64(&j, "mbuf_exhausted", g->ev.mbuf_exhausted);
