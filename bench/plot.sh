@@ -114,7 +114,7 @@ set ytics nomirror
 set y2tics
 set yrange [0:*]
 set y2range [0:*]
-set format y "%.0s%c"
+set format y "%.1s%c"
 plot $(gq "$file") skip 1 using 1:2 with lines lw 2 dt 2 title "offered", \
      '' skip 1 using 1:3 with lines lw 2 title "achieved", \
      '' skip 1 using 1:5 axes x1y2 with impulses lw 3 title "errors"
