@@ -57,7 +57,9 @@ node_pids=()
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    # A second Ctrl-C (or timeout(1) signalling the whole group) must not cut the clean-up.
+    trap - EXIT
+    trap '' INT TERM
     if [ -n "$gen_pid" ] && kill -0 "$gen_pid" 2>/dev/null; then
         kill -TERM "$gen_pid" 2>/dev/null || true
         wait "$gen_pid" 2>/dev/null || true
@@ -111,9 +113,14 @@ start_nodes() {
     sleep 2   # an election takes tens of ms; the generator also finds the leader itself
 }
 stop_nodes() {
-    local p
+    local p t
     for p in "${node_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    for p in "${node_pids[@]}"; do
+        for ((t = 0; t < 100; t++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$p" 2>/dev/null && { echo "demo: node pid $p ignored SIGTERM; killing it" >&2; kill -KILL "$p" 2>/dev/null; }
+        wait "$p" 2>/dev/null || true
+    done
+    node_pids=()
 }
 
 # scripts/cluster (start|stop) when it and kbpaxos-cli, which it waits for a leader with,

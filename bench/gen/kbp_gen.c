@@ -58,7 +58,8 @@
 #define GEN_BURST 32u
 #define GEN_TX_MAX 256u            /* frames queued per port per loop iteration */
 #define GEN_ISSUE_MAX 1024u        /* requests started per loop iteration */
-#define GEN_SWEEP_US 250u          /* timeout/backoff scan period */
+#define GEN_SWEEP_US 250u          /* timeout/backoff scan period, at least */
+#define GEN_SWEEP_NS_PER_SESS 40u  /* ... and longer with many sessions: the scan costs ~1% */
 #define GEN_LINK_WAIT_S 15u
 #define GEN_IDLE_SPINS 64u
 #define GEN_IDLE_SLEEP_US 20u
@@ -540,7 +541,8 @@ static void tick(struct gen *g, uint64_t now)
 
 static void run(struct gen *g, bool adaptive)
 {
-	uint64_t sweep_tsc = (uint64_t)(g->tsc_hz * GEN_SWEEP_US / 1e6);
+	double sweep_us = fmax(GEN_SWEEP_US, g->n_sess * GEN_SWEEP_NS_PER_SESS / 1e3);
+	uint64_t sweep_tsc = (uint64_t)(g->tsc_hz * sweep_us / 1e6);
 	uint64_t next_sweep;
 	uint32_t idle = 0;
 	bool stopping = false;
