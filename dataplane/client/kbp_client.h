@@ -49,7 +49,8 @@ struct kbp_client_result {
 /*
  * Load the config at path (kbp_config_load: errors name file, section and key) and open a
  * UDP socket.  opts may be NULL for the defaults.  Returns 0, or a negative errno with one
- * line in err.
+ * line in err.  Not thread-safe: kbp_config_load (rte_cfgfile) must not run in two threads
+ * at once, so create clients one at a time; after that each client is independent.
  */
 int kbp_client_new(const char *path, const struct kbp_client_opts *opts, struct kbp_client **out,
 		   char *err, size_t err_len);

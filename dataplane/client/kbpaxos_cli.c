@@ -41,6 +41,7 @@ static void usage(FILE *f)
 		"  get KEY                 print the value of KEY (exit 3 if there is none)\n"
 		"  cas KEY EXPECTED NEW    set KEY to NEW if it holds EXPECTED (exit 4 if not)\n"
 		"  status                  ask every node who leads; add its DPDK telemetry if local\n"
+		"                          (all of it: telemetry N /kbpaxos/status, /kbpaxos/drops)\n"
 		"  telemetry NODE [CMD]    print node NODE's telemetry reply to CMD (default /kbpaxos/status)\n"
 		"  nodes                   print 'id ip client_port tap_iface log_dir file_prefix' per node\n"
 		"options:\n"
@@ -221,6 +222,27 @@ static int cmd_telemetry(const struct kbp_cluster_config *cfg, const char *node_
 	return EXIT_SUCCESS;
 }
 
+/* The raw value of "key": in a flat telemetry JSON reply, or "?" (no JSON parser needed). */
+static const char *json_field(const char *json, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	if (p == NULL) {
+		snprintf(out, len, "?");
+		return out;
+	}
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	size_t n = strcspn(p, "\",}");
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}
+
 static int cmd_status(struct kbp_client *c, uint32_t wait_ms)
 {
 	const struct kbp_cluster_config *cfg = kbp_client_config(c);
@@ -252,8 +274,17 @@ static int cmd_status(struct kbp_client *c, uint32_t wait_ms)
 		}
 		const char *why = "";
 		if (cfg->node[i].file_prefix[0] &&
-		    telemetry_query(cfg->node[i].file_prefix, "/kbpaxos/status", buf, sizeof(buf), &why) > 0)
-			printf("    telemetry %s\n", buf);
+		    telemetry_query(cfg->node[i].file_prefix, "/kbpaxos/status", buf, sizeof(buf), &why) > 0) {
+			char f[6][32];
+			printf("    telemetry: role %s, ballot %s, commit %s, applied %s, lease %s us, "
+			       "elections %s\n",
+			       json_field(buf, "role", f[0], sizeof(f[0])),
+			       json_field(buf, "ballot", f[1], sizeof(f[1])),
+			       json_field(buf, "commit", f[2], sizeof(f[2])),
+			       json_field(buf, "applied", f[3], sizeof(f[3])),
+			       json_field(buf, "lease_remaining_us", f[4], sizeof(f[4])),
+			       json_field(buf, "elections", f[5], sizeof(f[5])));
+		}
 	}
 	if (answered == 0) {
 		fprintf(stderr, "kbpaxos-cli: status: no node answered; is the cluster running "
