@@ -32,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -916,6 +918,105 @@ static int write_outputs(const struct gen *g)
 	return bad ? -1 : 0;
 }
 
+/* ---- Cluster counters ------------------------------------------------------------ */
+
+#define GEN_TEL_BUF 16384u
+#define GEN_TEL_CMDS 2u
+static const char *const tel_cmds[GEN_TEL_CMDS] = { "/kbpaxos/status", "/kbpaxos/drops" };
+
+/*
+ * Ask a node's DPDK telemetry socket (/var/run/dpdk/<file_prefix>/dpdk_telemetry.v2, the
+ * same one dpdk-telemetry.py reads) for cmd; the JSON reply lands in out.  Works only for
+ * nodes on this box.  Returns 0 or a negative errno.
+ */
+static int telemetry_query(const char *prefix, const char *cmd, char *out, size_t len)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/var/run/dpdk/%s/dpdk_telemetry.v2", prefix);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    recv(fd, out, len - 1, 0) <= 0 ||                       /* the greeting */
+	    send(fd, cmd, strlen(cmd), 0) < 0 || (n = recv(fd, out, len - 1, 0)) <= 0) {
+		int e = -errno;
+		close(fd);
+		return e ? e : -EIO;
+	}
+	out[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+/* For people: {"/cmd":{"a":1,"b":0}} printed as "a=1 b=0", zero members left out when skip_zero. */
+static void print_flat(const char *json, bool skip_zero)
+{
+	const char *p = strchr(json, ':');
+	char tok[128];
+
+	if (!p || !(p = strchr(p, '{')))
+		return;
+	p++;
+	while (*p && *p != '}') {
+		size_t n = strcspn(p, ",}");
+		snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : sizeof(tok) - 1), p);
+		char *colon = strchr(tok, ':');
+		p += n + (p[n] == ',');
+		if (!colon || (skip_zero && !strcmp(colon + 1, "0")))
+			continue;
+		*colon = '\0';
+		const char *v = colon + 1;
+		printf(" %.*s=%.*s", (int)strlen(tok) - 2, tok + 1,
+		       (int)strlen(v) - (v[0] == '"') * 2, v + (v[0] == '"'));
+	}
+}
+
+/* Each node's counters, printed and (with --out) saved as DIR/cluster.json. */
+static void fetch_cluster_counters(const struct gen *g)
+{
+	static char buf[GEN_TEL_BUF];
+	FILE *f = NULL;
+	char path[1024];
+	bool any = false;
+
+	if (g->o.out_dir) {
+		mkdir(g->o.out_dir, 0755);
+		snprintf(path, sizeof(path), "%s/cluster.json", g->o.out_dir);
+		f = fopen(path, "w");
+	}
+	printf("\n  Cluster counters (DPDK telemetry):\n");
+	if (f)
+		fprintf(f, "{\n");
+	for (uint32_t n = 0; n < g->n_nodes; n++) {
+		for (unsigned k = 0; k < GEN_TEL_CMDS; k++) {
+			int r = telemetry_query(g->c->node[n].file_prefix, tel_cmds[k], buf, sizeof(buf));
+			if (r != 0) {
+				if (k == 0)
+					printf("  node %u: no telemetry (%s): not on this box, or not running\n", n,
+					       strerror(-r));
+				break;
+			}
+			printf("  node %u %s:", n, k == 0 ? "status" : "dropped frames");
+			print_flat(buf, k != 0);
+			printf("\n");
+			if (f)
+				fprintf(f, "%s  \"node%u%s\": %s", any ? ",\n" : "", n,
+					strrchr(tel_cmds[k], '/'), buf);
+			any = true;
+		}
+	}
+	if (f) {
+		fprintf(f, "\n}\n");
+		fclose(f);
+	}
+}
+
 /* ---- Set-up -------------------------------------------------------------------- */
 
 static int setup(struct gen *g, char *err, size_t err_len)
@@ -1118,6 +1219,7 @@ int main(int argc, char **argv)
 	       g.o.zipf_s > 0 ? "zipf" : "uniform", g.o.mix[KBP_OP_PUT], g.o.mix[KBP_OP_GET],
 	       g.o.mix[KBP_OP_CAS], g.o.target >= 0 ? "fixed target" : "leader discovery", g.batch_max);
 	run(&g, cfg.generator.idle == KBP_IDLE_ADAPTIVE);
+	fetch_cluster_counters(&g);
 	for (uint32_t p = 0; p < g.n_ports; p++)
 		kbp_gen_port_close(g.port[p].id);
 	rte_eal_cleanup();

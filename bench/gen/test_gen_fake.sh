@@ -8,13 +8,13 @@
 set -u
 gen=$1 fake=$2 conf=$3
 tmp=$(mktemp -d)
+tag="kbpgt$$"
 fake_pid=""
 cleanup() {
     [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-    rm -rf "$tmp"
+    rm -rf "$tmp" /var/run/dpdk/"$tag"*   # EAL runtime dirs of this test's prefixes
 }
 trap cleanup EXIT
-tag="kbpgt$$"
 sed -e "s#socket=/kbpaxos/[0-9]*/#socket=/$tag/#" -e "s#^file_prefix = kbpaxos#file_prefix = $tag#" \
     -e "s#^vdev.tap.*##" "$conf" >"$tmp/c.ini"
 
