@@ -180,8 +180,11 @@ int main(int argc, char **argv)
 	eargv[eargc++] = argv[0];
 	eargv[eargc++] = (char *)"-l";
 	eargv[eargc++] = (char *)"0";
+	/* Its own prefix, next to the nodes' (a real node 0 may run beside a fake one). */
+	static char prefix[KBP_CONFIG_VALUE_MAX + 8];
+	snprintf(prefix, sizeof(prefix), "%s-fake", cfg.node[0].file_prefix);
 	eargv[eargc++] = (char *)"--file-prefix";
-	eargv[eargc++] = (char *)"kbpaxos-fake";
+	eargv[eargc++] = prefix;
 	eargv[eargc++] = (char *)"--no-pci";
 	eargv[eargc++] = (char *)"--no-huge";
 	eargv[eargc++] = (char *)"-m";
