@@ -63,7 +63,8 @@ bool sim_log_apply(struct sim_log *l, unsigned node, uint64_t slot, uint32_t cou
 		s->count = count;
 		s->len = len;
 		s->batch = malloc(len ? len : 1);
-		memcpy(s->batch, batch, len);
+		if (len)
+			memcpy(s->batch, batch, len);
 		return true;
 	}
 	if (s->count != count || s->len != len || memcmp(s->batch, batch, len) != 0) {

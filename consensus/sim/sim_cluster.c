@@ -302,7 +302,8 @@ static void deliver_reply(struct sim *s, unsigned from, const struct kbp_reply *
 		return;
 	struct kbp_reply *c = malloc(sizeof(*c) + r->val_len);
 	*c = *r;
-	memcpy(c + 1, r->val, r->val_len);
+	if (r->val_len)
+		memcpy(c + 1, r->val, r->val_len);
 	c->val = (const uint8_t *)(c + 1);
 	ev_push(s, s->now + rnd_range(s, 20 * US, 150 * US), EV_REPLY, KBP_NODES_MAX, from, c);
 }
@@ -315,7 +316,8 @@ static void send_msg(struct sim *s, const struct kbp_msg *m)
 	for (unsigned k = 0; k < copies; k++) {
 		struct kbp_msg *c = malloc(sizeof(*c) + m->len);
 		*c = *m;
-		memcpy(c + 1, m->payload, m->len);
+		if (m->len)
+			memcpy(c + 1, m->payload, m->len);
 		c->payload = (const uint8_t *)(c + 1);
 		/* Random delay: reordering falls out of it. */
 		ev_push(s, s->now + rnd_range(s, 20 * US, 300 * US), EV_DELIVER, m->to, 0, c);
@@ -333,7 +335,8 @@ static void node_flush(struct sim *s, unsigned i)
 		struct rec r = { .type = p->type, .id = p->id, .ballot = p->ballot, .slot = p->slot,
 				 .count = p->count, .len = p->len };
 		r.value = malloc(p->len ? p->len : 1);
-		memcpy(r.value, p->value, p->len);
+		if (p->len)
+			memcpy(r.value, p->value, p->len);
 		recs_push(&sn->pend, &r);
 	}
 	disk_start_write(s, i);

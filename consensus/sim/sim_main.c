@@ -5,6 +5,7 @@
  *             [--failover]
  * Runs seeds S .. S+N-1 and prints one summary line ending in violations=K; exits 1 if
  * K > 0, after printing the trace of the first failing seed (replay it with --seed).
+ * --expect-violations inverts that (exit 0 only if K > 0), for the deliberate breaks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static void usage(void)
 		"usage: kbpaxos-sim [--seeds N] [--seed S] [--nodes 3|5] [--ops M] [--clients C]\n"
 		"                   [--faults none|net|crash|all] [--leases on|off] [--verbose]\n"
 		"                   [--break persist-before-reply|forget-promise|lease-drift|lease-from-grant]\n"
-		"                   [--failover]\n");
+		"                   [--failover] [--expect-violations]\n");
 	exit(2);
 }
 
@@ -39,12 +40,16 @@ int main(int argc, char **argv)
 {
 	struct sim_opts o = { .seed = 1, .nodes = 3, .clients = 4, .ops = 200, .faults = SIM_FAULTS_ALL };
 	uint64_t seeds = 1;
-	bool seed_given = false;
+	bool seed_given = false, expect_violations = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--verbose")) {
 			o.verbose = true;
+			continue;
+		}
+		if (!strcmp(a, "--expect-violations")) {
+			expect_violations = true;
 			continue;
 		}
 		if (!strcmp(a, "--failover")) {
@@ -97,7 +102,7 @@ int main(int argc, char **argv)
 	for (uint64_t k = 0; k < seeds; k++) {
 		struct sim_result r;
 		o.seed = first + k;
-		sim_run(&o, &r, bad ? NULL : stderr);
+		sim_run(&o, &r, bad || expect_violations ? NULL : stderr);
 		ops += r.ops_done;
 		unknown += r.ops_pending_unknown;
 		reads += r.reads;
@@ -140,5 +145,8 @@ int main(int argc, char **argv)
 	if (bad)
 		printf(" first_failing_seed=%llu (%s)", (unsigned long long)failed_seed, first_why);
 	printf(" violations=%llu\n", (unsigned long long)bad);
+	/* --expect-violations: a deliberately broken protocol must be caught, and nothing else may fail. */
+	if (expect_violations)
+		return bad ? 0 : 1;
 	return bad ? 1 : 0;
 }
