@@ -1219,12 +1219,12 @@ int main(int argc, char **argv)
 	       g.o.zipf_s > 0 ? "zipf" : "uniform", g.o.mix[KBP_OP_PUT], g.o.mix[KBP_OP_GET],
 	       g.o.mix[KBP_OP_CAS], g.o.target >= 0 ? "fixed target" : "leader discovery", g.batch_max);
 	run(&g, cfg.generator.idle == KBP_IDLE_ADAPTIVE);
-	fetch_cluster_counters(&g);
 	for (uint32_t p = 0; p < g.n_ports; p++)
 		kbp_gen_port_close(g.port[p].id);
 	rte_eal_cleanup();
 
 	print_report(&g, stdout);
+	fetch_cluster_counters(&g);   /* the nodes are still up: the wrk2 order, counters last */
 	r = 0;
 	if (g.o.out_dir && write_outputs(&g) != 0)
 		r = 1;
