@@ -87,6 +87,7 @@ struct sim {
 	char trace_ring[SIM_TRACE_LINES][160];
 	unsigned trace_n;
 	uint64_t killed_leader_at;
+	unsigned killed_leader;
 	unsigned observing;                /* node whose apply is being observed */
 };
 
@@ -516,7 +517,9 @@ static void client_on_reply(struct sim *s, unsigned from, const struct kbp_reply
 	       (unsigned long long)o->seq, kbp_op_name(o->op), sim_keys[o->key], kbp_status_name(o->status),
 	       (int)o->resp_len, (const char *)o->resp, from);
 	c->done++;
-	if (s->killed_leader_at && !s->res->failover_ns && o->invoke_ns < s->killed_leader_at)
+	/* Failover: from the crash to the first answer from another node (the old leader's last
+	 * replies may still be in flight after it died, and do not count). */
+	if (s->killed_leader_at && !s->res->failover_ns && from != s->killed_leader)
 		s->res->failover_ns = s->now - s->killed_leader_at;
 	client_next(s, c);
 }
@@ -762,6 +765,7 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 				if (st.role == KBP_ROLE_LEADER) {
 					node_crash(s, i);
 					s->killed_leader_at = s->now;
+					s->killed_leader = i;
 					break;
 				}
 			}
