@@ -319,7 +319,16 @@ void kbp_proposer_on_nack(struct kbp_node *n, const struct kbp_msg *m)
 		n->role = KBP_ROLE_FOLLOWER;     /* keep the backoff deadline chosen at the start */
 		return;
 	}
+	/*
+	 * A leader that is nacked jumps past the promised ballot at once: typically a node
+	 * that restarted or was cut off has promised itself a higher ballot; the rest of
+	 * the cluster still follows us (and may hold our lease), so a new phase 1 now costs
+	 * one round trip instead of an election timeout.  If it fails, the usual backoff
+	 * applies.
+	 */
 	kbp_proposer_step_down(n, m->aux);
+	n->leader = KBP_LEADER_UNKNOWN;
+	kbp_proposer_start_election(n);
 }
 
 bool kbp_lease_read_ok(const struct kbp_node *n)
