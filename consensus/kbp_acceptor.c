@@ -71,14 +71,26 @@ void kbp_acceptor_on_prepare(struct kbp_node *n, const struct kbp_msg *m)
 	st->need_id = n->promise_pid;
 }
 
-static void lease_grant(struct kbp_node *n, const struct kbp_msg *m, struct kbp_msg *reply)
+/*
+ * Answer a lease request.  The grant is not acceptor state that needs the disk (a
+ * restart waits out any lease it may have granted), so it leaves at once on a
+ * COMMIT_ACK rather than behind the held ACCEPTED: a slow disk write must not let a busy
+ * leader's lease lapse.  While a restart wait lasts we answer but grant nothing.
+ */
+static void lease_grant(struct kbp_node *n, const struct kbp_msg *m)
 {
-	if (!n->cfg.leases || !(m->flags & KBP_MF_LEASE_REQ) || n->now < n->restart_block_until)
+	if (!n->cfg.leases || !(m->flags & KBP_MF_LEASE_REQ))
+		return;
+	struct kbp_msg *r = kbp_out_msg(n, KBP_MSG_COMMIT_ACK, m->from);
+	if (!r)
+		return;
+	r->ballot = m->ballot;
+	if (n->now < n->restart_block_until)
 		return;
 	n->lease_holder = m->from;
 	n->lease_expire_ns = n->now + n->cfg.lease_ns;
-	reply->flags |= KBP_MF_LEASE_GRANT;
-	reply->lease_stamp = m->lease_stamp;
+	r->flags |= KBP_MF_LEASE_GRANT;
+	r->lease_stamp = m->lease_stamp;
 }
 
 /* A message from a leader at ballot b >= promised: remember it and stop competing. */
@@ -113,7 +125,7 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m)
 	if (!e) {
 		if (m->slot < n->log_base) {
 			/* Already chosen and applied here; the leader's value is the chosen one. */
-			lease_grant(n, m, &reply);
+			lease_grant(n, m);
 			kbp_hold(n, &reply, 0);
 		} else {
 			n->stats.msgs_stale++;       /* ring full of unapplied slots: catch up first */
@@ -122,10 +134,10 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m)
 		return;
 	}
 	if (e->chosen) {
-		lease_grant(n, m, &reply);
+		lease_grant(n, m);
 		kbp_hold(n, &reply, 0);
 	} else if (e->has_value && e->ballot == b) {
-		lease_grant(n, m, &reply);
+		lease_grant(n, m);
 		kbp_hold(n, &reply, e->persist_id);    /* duplicate: answer once the first write lands */
 	} else {
 		if (!kbp_persist_room(n, 1)) {
@@ -138,7 +150,7 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m)
 		e->ballot = b;
 		e->recorded = true;
 		e->persist_id = kbp_persist_add(n, KBP_PERSIST_ACCEPT, b, m->slot, m->count, e->value, m->len);
-		lease_grant(n, m, &reply);
+		lease_grant(n, m);
 		kbp_hold(n, &reply, e->persist_id);
 	}
 	kbp_learner_learn(n, b, m->commit, m->from);
@@ -153,13 +165,7 @@ void kbp_acceptor_on_commit(struct kbp_node *n, const struct kbp_msg *m)
 		return;
 	}
 	follow(n, m);
-	if (m->flags & KBP_MF_LEASE_REQ) {
-		struct kbp_msg *r = kbp_out_msg(n, KBP_MSG_COMMIT_ACK, m->from);
-		if (r) {
-			r->ballot = b;
-			lease_grant(n, m, r);
-		}
-	}
+	lease_grant(n, m);
 	kbp_learner_learn(n, b, m->commit, m->from);
 }
 
