@@ -4,6 +4,8 @@
 
 #include "kbp_daemon.h"
 
+int kbp_logtype_node = RTE_LOGTYPE_USER1;   /* kbpaxosd registers its own at start */
+
 static void tx_drop_cb(struct rte_mbuf **pkts, uint16_t unsent, void *userdata)
 {
 	struct kbp_port *p = userdata;

@@ -24,7 +24,6 @@
 
 #include "kbp_daemon.h"
 
-int kbp_logtype_node;
 static volatile bool force_quit;
 
 static void on_signal(int sig)
