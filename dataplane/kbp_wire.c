@@ -121,6 +121,72 @@ static bool type_known(unsigned type)
 	return type >= KBP_MSG_PREPARE && type < KBP_MSG_TYPE_END;
 }
 
+/*
+ * The kbpaxos header and payload (a UDP datagram's contents), shared by the frame
+ * encoder below and by kernel-UDP clients that only ever see the datagram.
+ */
+void kbp_wire_hdr_encode(uint8_t *h, uint16_t cluster_id, const struct kbp_msg *m)
+{
+	kbp_le32_store(h + OFF(magic), KBP_WIRE_MAGIC);
+	h[OFF(version)] = KBP_WIRE_VERSION;
+	h[OFF(type)] = m->type;
+	h[OFF(flags)] = m->flags;
+	h[OFF(reserved)] = 0;
+	h[OFF(from)] = m->from;
+	h[OFF(to)] = m->to;
+	kbp_le16_store(h + OFF(cluster_id), cluster_id);
+	kbp_le32_store(h + OFF(count), m->count);
+	kbp_le32_store(h + OFF(len), m->len);
+	kbp_le32_store(h + OFF(crc), 0);
+	kbp_le64_store(h + OFF(ballot), m->ballot);
+	kbp_le64_store(h + OFF(slot), m->slot);
+	kbp_le64_store(h + OFF(commit), m->commit);
+	kbp_le64_store(h + OFF(aux), m->aux);
+	kbp_le64_store(h + OFF(lease_stamp), m->lease_stamp);
+	if (m->len && m->payload != h + KBP_WIRE_HDR_SIZE)
+		memmove(h + KBP_WIRE_HDR_SIZE, m->payload, m->len);
+	kbp_le32_store(h + OFF(crc), kbp_crc_frame(h, h + KBP_WIRE_HDR_SIZE, m->len));
+}
+
+int kbp_wire_hdr_decode(const uint8_t *h, uint32_t kbp_len, uint16_t cluster_id, uint32_t payload_max,
+			struct kbp_msg *out)
+{
+	if (kbp_len < KBP_WIRE_HDR_SIZE)
+		return -KBP_WIRE_TRUNC_HDR;
+	if (kbp_le32_load(h + OFF(magic)) != KBP_WIRE_MAGIC)
+		return -KBP_WIRE_MAGIC_BAD;
+	if (h[OFF(version)] != KBP_WIRE_VERSION)
+		return -KBP_WIRE_VERSION_BAD;
+	if (h[OFF(reserved)] != 0 || (h[OFF(flags)] & ~KBP_WIRE_FLAGS_KNOWN))
+		return -KBP_WIRE_RESERVED;
+	if (kbp_le16_load(h + OFF(cluster_id)) != cluster_id)
+		return -KBP_WIRE_CLUSTER;
+	if (!type_known(h[OFF(type)]))
+		return -KBP_WIRE_TYPE;
+	uint32_t plen = kbp_le32_load(h + OFF(len));
+	if (plen != kbp_len - KBP_WIRE_HDR_SIZE)
+		return -KBP_WIRE_LEN;
+	if (plen > payload_max)
+		return -KBP_WIRE_TOO_BIG;
+	const uint8_t *payload = h + KBP_WIRE_HDR_SIZE;
+	if (kbp_le32_load(h + OFF(crc)) != kbp_crc_frame(h, payload, plen))
+		return -KBP_WIRE_CRC;
+
+	out->type = h[OFF(type)];
+	out->flags = h[OFF(flags)];
+	out->from = h[OFF(from)];
+	out->to = h[OFF(to)];
+	out->count = kbp_le32_load(h + OFF(count));
+	out->len = plen;
+	out->ballot = kbp_le64_load(h + OFF(ballot));
+	out->slot = kbp_le64_load(h + OFF(slot));
+	out->commit = kbp_le64_load(h + OFF(commit));
+	out->aux = kbp_le64_load(h + OFF(aux));
+	out->lease_stamp = kbp_le64_load(h + OFF(lease_stamp));
+	out->payload = payload;
+	return 0;
+}
+
 int kbp_wire_encode(uint8_t *buf, uint32_t cap, const struct kbp_wire_addr *src,
 		    const struct kbp_wire_addr *dst, uint16_t cluster_id, const struct kbp_msg *m)
 {
@@ -155,25 +221,7 @@ int kbp_wire_encode(uint8_t *buf, uint32_t cap, const struct kbp_wire_addr *src,
 	be16_store(udp + 4, (uint16_t)(ip_len - KBP_WIRE_IP_SIZE));
 	be16_store(udp + 6, 0);           /* no UDP checksum: CRC32C covers what we consume */
 
-	kbp_le32_store(h + OFF(magic), KBP_WIRE_MAGIC);
-	h[OFF(version)] = KBP_WIRE_VERSION;
-	h[OFF(type)] = m->type;
-	h[OFF(flags)] = m->flags;
-	h[OFF(reserved)] = 0;
-	h[OFF(from)] = m->from;
-	h[OFF(to)] = m->to;
-	kbp_le16_store(h + OFF(cluster_id), cluster_id);
-	kbp_le32_store(h + OFF(count), m->count);
-	kbp_le32_store(h + OFF(len), m->len);
-	kbp_le32_store(h + OFF(crc), 0);
-	kbp_le64_store(h + OFF(ballot), m->ballot);
-	kbp_le64_store(h + OFF(slot), m->slot);
-	kbp_le64_store(h + OFF(commit), m->commit);
-	kbp_le64_store(h + OFF(aux), m->aux);
-	kbp_le64_store(h + OFF(lease_stamp), m->lease_stamp);
-	if (m->len)
-		memcpy(h + KBP_WIRE_HDR_SIZE, m->payload, m->len);
-	kbp_le32_store(h + OFF(crc), kbp_crc_frame(h, h + KBP_WIRE_HDR_SIZE, m->len));
+	kbp_wire_hdr_encode(h, cluster_id, m);
 	return (int)kbp_wire_frame_size(m->len);
 }
 
@@ -343,40 +391,9 @@ int kbp_wire_parse(const uint8_t *frame, uint32_t len, const struct kbp_wire_ctx
 
 	/* kbpaxos header: cheap field checks first, the CRC once lengths are known good. */
 	uint32_t kbp_len = udp_len - KBP_WIRE_UDP_SIZE;
-	if (kbp_len < KBP_WIRE_HDR_SIZE)
-		return -KBP_WIRE_TRUNC_HDR;
-	const uint8_t *h = frame + KBP_OFF;
-	if (kbp_le32_load(h + OFF(magic)) != KBP_WIRE_MAGIC)
-		return -KBP_WIRE_MAGIC_BAD;
-	if (h[OFF(version)] != KBP_WIRE_VERSION)
-		return -KBP_WIRE_VERSION_BAD;
-	if (h[OFF(reserved)] != 0 || (h[OFF(flags)] & ~KBP_WIRE_FLAGS_KNOWN))
-		return -KBP_WIRE_RESERVED;
-	if (kbp_le16_load(h + OFF(cluster_id)) != ctx->cluster_id)
-		return -KBP_WIRE_CLUSTER;
-	if (!type_known(h[OFF(type)]))
-		return -KBP_WIRE_TYPE;
-	uint32_t plen = kbp_le32_load(h + OFF(len));
-	if (plen != kbp_len - KBP_WIRE_HDR_SIZE)
-		return -KBP_WIRE_LEN;
-	if (plen > ctx->payload_max)
-		return -KBP_WIRE_TOO_BIG;
-	const uint8_t *payload = h + KBP_WIRE_HDR_SIZE;
-	if (kbp_le32_load(h + OFF(crc)) != kbp_crc_frame(h, payload, plen))
-		return -KBP_WIRE_CRC;
-
-	out->type = h[OFF(type)];
-	out->flags = h[OFF(flags)];
-	out->from = h[OFF(from)];
-	out->to = h[OFF(to)];
-	out->count = kbp_le32_load(h + OFF(count));
-	out->len = plen;
-	out->ballot = kbp_le64_load(h + OFF(ballot));
-	out->slot = kbp_le64_load(h + OFF(slot));
-	out->commit = kbp_le64_load(h + OFF(commit));
-	out->aux = kbp_le64_load(h + OFF(aux));
-	out->lease_stamp = kbp_le64_load(h + OFF(lease_stamp));
-	out->payload = payload;
+	int r = kbp_wire_hdr_decode(frame + KBP_OFF, kbp_len, ctx->cluster_id, ctx->payload_max, out);
+	if (r < 0)
+		return r;
 
 	/* Who may send what, where. */
 	uint32_t sport = be16_load(udp + 0);
@@ -413,7 +430,7 @@ int kbp_wire_parse(const uint8_t *frame, uint32_t len, const struct kbp_wire_ctx
 			return -KBP_WIRE_PEER;
 	}
 
-	int r = check_payload(out, ctx);
+	r = check_payload(out, ctx);
 	if (r < 0)
 		return r;
 	if (src) {

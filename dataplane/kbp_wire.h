@@ -189,6 +189,17 @@ static inline int kbp_wire_parse_count(const uint8_t *frame, uint32_t len,
 	return r;
 }
 
+/*
+ * The datagram alone (header + payload, what a kernel UDP socket sends and receives):
+ * hdr_encode writes the header at h, copies m->payload after it unless it is already
+ * there, and seals the CRC; hdr_decode checks every header field, the lengths and the
+ * CRC of kbp_len bytes at h and decodes into *out (payload pointing into h).  Returns 0
+ * or -enum kbp_wire_drop.  Who may send what is the caller's check.
+ */
+void kbp_wire_hdr_encode(uint8_t *h, uint16_t cluster_id, const struct kbp_msg *m);
+int kbp_wire_hdr_decode(const uint8_t *h, uint32_t kbp_len, uint16_t cluster_id, uint32_t payload_max,
+			struct kbp_msg *out);
+
 /* CRC32C as the header carries it (the standard value: init and final xor ~0). */
 uint32_t kbp_wire_crc32c(const uint8_t *buf, uint32_t len);
 /* Recompute and store the CRC of an encoded frame (tests and tools that edit frames). */
