@@ -701,6 +701,8 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 		struct ev e = ev_pop(s);
 		if (e.t > stop_at) {
 			violation(s, "liveness: requests still pending 2 s (simulated) after faults stopped");
+			if (e.kind == EV_DELIVER || e.kind == EV_REPLY)
+				free(e.data);
 			break;
 		}
 		s->now = e.t;
