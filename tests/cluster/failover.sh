@@ -6,9 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_cluster
-OLD=$(leader)
-[ -n "$OLD" ] || fail "no leader"
-log "leader is node $OLD; starting 8 writers for 6 s"
+log "starting 8 writers for 6 s"
 
 "$LOAD" write --config "$CONFIG" --prefix fo --clients 8 --seconds 6 --acked "$TMP/acked" \
 	--timeout-ms 5000 >"$TMP/load.out" 2>"$TMP/load.err" &
@@ -17,6 +15,10 @@ BG_PIDS=$LOAD_PID
 sleep 2
 before=$(wc -l <"$TMP/acked")
 [ "$before" -gt 0 ] || fail "no write acknowledged in the first 2 s"
+# Ask who leads right before the kill: leadership may have moved since start-up.
+OLD=$(leader)
+[ -n "$OLD" ] || fail "no leader"
+log "leader is node $OLD"
 PID=$(cat "$RUN/node$OLD.pid") || fail "no pid file for node $OLD"
 KILL_NS=$(date +%s%N)
 kill -KILL "$PID" || fail "kill -9 $PID"
