@@ -258,8 +258,6 @@ static void entry_ack(struct kbp_node *n, struct kbp_entry *e, unsigned from)
 		e->chosen = true;
 }
 
-void kbp_proposer_on_accepted(struct kbp_node *n, const struct kbp_msg *m);
-
 static void lease_update(struct kbp_node *n, unsigned from, uint64_t stamp)
 {
 	if (n->cfg.break_flags & KBP_BREAK_LEASE_FROM_GRANT)

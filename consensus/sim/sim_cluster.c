@@ -536,6 +536,44 @@ static void client_on_timer(struct sim *s, uint64_t arg)
 
 /* ---- faults ------------------------------------------------------------------------------ */
 
+static bool is_leader(const struct sim *s, unsigned i)
+{
+	struct kbp_node_status st;
+	if (!s->nodes[i].up)
+		return false;
+	kbp_node_get_status(s->nodes[i].kn, &st);
+	return st.role == KBP_ROLE_LEADER;
+}
+
+/* The leader still hears its peers, but they no longer hear it (an asymmetric partition). */
+static void fault_deaf_leader(struct sim *s)
+{
+	for (unsigned i = 0; i < s->o->nodes; i++) {
+		if (!is_leader(s, i))
+			continue;
+		for (unsigned j = 0; j < s->o->nodes; j++)
+			s->link_down[i][j] = j != i;
+		node_clock_slew(s, i, slow_rate(s));
+		tracef(s, "leader %u can hear its peers but they cannot hear it; its clock slews to rate %.4f",
+		       i, s->nodes[i].rate);
+	}
+}
+
+/*
+ * Freeze a process (GC pause, VM stall) for about a lease: usually the leader, which
+ * resumes believing in a lease its granters may have let go.
+ */
+static void fault_pause(struct sim *s, unsigned a)
+{
+	for (unsigned i = 0; i < s->o->nodes && chance(s, 75); i++)
+		if (is_leader(s, i))
+			a = i;
+	uint64_t d = rnd_range(s, s->cfg.lease_ns / 2, 2 * s->cfg.lease_ns);
+	s->nodes[a].frozen_until = s->now + d;
+	node_clock_slew(s, a, slow_rate(s));
+	tracef(s, "node %u pauses for %.1f ms", a, (double)d / MS);
+}
+
 static void fault_step(struct sim *s)
 {
 	enum sim_faults f = s->o->faults;
@@ -545,30 +583,11 @@ static void fault_step(struct sim *s)
 	unsigned what = (unsigned)rnd_range(s, 0, 9);
 	unsigned a = (unsigned)rnd_range(s, 0, n - 1), b = (unsigned)rnd_range(s, 0, n - 1);
 
-	/*
-	 * With leases on, the faults that matter most aim at the leader: a pause, or an
-	 * asymmetric partition where it still hears its peers but they no longer hear it.
-	 */
+	/* With leases on, the faults that matter most aim at the leader. */
 	if (s->o->leases && net && chance(s, 15)) {
-		for (unsigned i = 0; i < n; i++) {
-			struct kbp_node_status st;
-			if (!s->nodes[i].up)
-				continue;
-			kbp_node_get_status(s->nodes[i].kn, &st);
-			if (st.role != KBP_ROLE_LEADER)
-				continue;
-			for (unsigned j = 0; j < n; j++)
-				s->link_down[i][j] = j != i;
-			node_clock_slew(s, i, slow_rate(s));
-			tracef(s, "leader %u can hear its peers but they cannot hear it; its clock slews to rate %.4f",
-			       i, s->nodes[i].rate);
-		}
-		what = 10;
-	} else if (s->o->leases && chance(s, 15)) {
-		what = 7;
-	}
-	if (what == 10) {
-		/* (targeted lease fault above) */
+		fault_deaf_leader(s);
+	} else if ((s->o->leases && chance(s, 15)) || (what == 7 && s->o->leases)) {
+		fault_pause(s, a);
 	} else if (crash && what < 3) {
 		if (s->nodes[a].up) {
 			node_crash(s, a);
@@ -585,23 +604,6 @@ static void fault_step(struct sim *s)
 	} else if (net && what < 7) {
 		memset(s->link_down, 0, sizeof(s->link_down));
 		tracef(s, "partitions heal");
-	} else if (what < 8 && s->o->leases) {
-		/*
-		 * Freeze a process (GC pause, VM stall) for about a lease: usually the leader,
-		 * which resumes believing in a lease its granters may have let go.
-		 */
-		for (unsigned i = 0; i < n && chance(s, 75); i++) {
-			struct kbp_node_status st;
-			if (!s->nodes[i].up)
-				continue;
-			kbp_node_get_status(s->nodes[i].kn, &st);
-			if (st.role == KBP_ROLE_LEADER)
-				a = i;
-		}
-		uint64_t d = rnd_range(s, s->cfg.lease_ns / 2, 2 * s->cfg.lease_ns);
-		s->nodes[a].frozen_until = s->now + d;
-		node_clock_slew(s, a, slow_rate(s));
-		tracef(s, "node %u pauses for %.1f ms", a, (double)d / MS);
 	} else if (net) {
 		s->loss_pct = (unsigned)rnd_range(s, 0, 20);
 		s->dup_pct = (unsigned)rnd_range(s, 0, 10);
@@ -760,11 +762,7 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 		}
 		if (o->kill_leader_once && !s->killed_leader_at && s->ops_issued >= o->ops / 3) {
 			for (unsigned i = 0; i < o->nodes; i++) {
-				struct kbp_node_status st;
-				if (!s->nodes[i].up)
-					continue;
-				kbp_node_get_status(s->nodes[i].kn, &st);
-				if (st.role == KBP_ROLE_LEADER) {
+				if (is_leader(s, i)) {
 					node_crash(s, i);
 					s->killed_leader_at = s->now;
 					s->killed_leader = i;

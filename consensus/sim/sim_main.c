@@ -25,6 +25,12 @@ static void usage(void)
 	exit(2);
 }
 
+static const char *faults_name(enum sim_faults f)
+{
+	static const char *const names[] = { "none", "net", "crash", "all" };
+	return names[f];
+}
+
 static uint64_t num(const char *flag, const char *v)
 {
 	char *end;
@@ -40,7 +46,7 @@ int main(int argc, char **argv)
 {
 	struct sim_opts o = { .seed = 1, .nodes = 3, .clients = 4, .ops = 200, .faults = SIM_FAULTS_ALL };
 	uint64_t seeds = 1;
-	bool seed_given = false, expect_violations = false;
+	bool expect_violations = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -62,7 +68,7 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--seeds"))
 			seeds = num(a, v);
 		else if (!strcmp(a, "--seed"))
-			o.seed = num(a, v), seed_given = true;
+			o.seed = num(a, v);
 		else if (!strcmp(a, "--nodes"))
 			o.nodes = (unsigned)num(a, v);
 		else if (!strcmp(a, "--ops"))
@@ -91,8 +97,6 @@ int main(int argc, char **argv)
 	}
 	if (o.nodes < 1 || o.nodes > KBP_NODES_MAX || o.clients < 1 || o.clients > 4000 || o.ops < 1)
 		usage();
-	if (seed_given && seeds == 1)
-		o.verbose = o.verbose;     /* a single replayed seed: same output as inside a batch */
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -123,8 +127,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "seed %llu: VIOLATION: %s\n  replay: kbpaxos-sim --seed %llu --seeds 1 "
 					"--nodes %u --ops %u --faults %s%s --verbose\n",
 					(unsigned long long)o.seed, r.violation, (unsigned long long)o.seed, o.nodes, o.ops,
-					argv[0] ? (o.faults == SIM_FAULTS_ALL ? "all" : o.faults == SIM_FAULTS_NET ? "net"
-						   : o.faults == SIM_FAULTS_CRASH ? "crash" : "none") : "",
+					faults_name(o.faults),
 					o.leases ? " --leases on" : "");
 			}
 		}
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
 	printf("seeds=%llu nodes=%u faults=%s leases=%s ops=%llu unknown=%llu reads=%llu lease_reads=%llu "
 	       "leader_changes/run=%.2f crashes=%llu snapshots=%llu",
 	       (unsigned long long)seeds, o.nodes,
-	       o.faults == SIM_FAULTS_ALL ? "all" : o.faults == SIM_FAULTS_NET ? "net" : o.faults == SIM_FAULTS_CRASH ? "crash" : "none",
+	       faults_name(o.faults),
 	       o.leases ? "on" : "off", (unsigned long long)ops, (unsigned long long)unknown,
 	       (unsigned long long)reads, (unsigned long long)lease_reads, (double)changes / (double)seeds,
 	       (unsigned long long)crashes, (unsigned long long)snaps);
