@@ -84,6 +84,7 @@ struct kbp_daemon {
 	struct kbp_wire_counters rx_drops;   /* RX lcore's */
 	uint64_t rx_ring_full;               /* RX lcore's */
 	struct kbp_published pub;
+	uint64_t pct_published_ns;           /* consensus lcore: last percentile refresh */
 	uint8_t *snap_buf;
 	uint32_t snap_cap;
 	volatile bool *force_quit;
