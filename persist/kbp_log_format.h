@@ -86,10 +86,11 @@ static inline void kbp_log_rec_encode(uint8_t *p, const struct kbp_persist *req)
 /* Header fields plausible (size consistent with len, known type), CRC not checked. */
 static inline int kbp_log_rec_plausible(const uint8_t *p, uint64_t room)
 {
+	if (room < KBP_LOG_REC_HDR)
+		return 0;                    /* before any load: the bytes may end here */
 	uint32_t size = kbp_le32_load(p + 4), len = kbp_le32_load(p + 40);
 
-	if (room < KBP_LOG_REC_HDR || len > KBP_LOG_REC_LEN_MAX || size != kbp_log_rec_size(len) ||
-	    size > room)
+	if (len > KBP_LOG_REC_LEN_MAX || size != kbp_log_rec_size(len) || size > room)
 		return 0;
 	if (p[8] < KBP_PERSIST_PROMISE || p[8] > KBP_PERSIST_COMMIT || p[9] || p[10] || p[11])
 		return 0;

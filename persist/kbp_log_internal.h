@@ -12,7 +12,6 @@
 #define KBP_LOG_SPARE_NAME "seg.tmp"
 #define KBP_LOG_SNAP_TMP "snap.tmp"
 /* KBP_PERSIST_SNAPSHOT in consensus/kbp_node.h: a snapshot from a peer, value = image. */
-#define KBP_LOG_TYPE_SNAPSHOT 4u
 
 /*
  * One group-commit write buffer.  data[0] lies at file offset `off` (block aligned);
@@ -44,7 +43,6 @@ struct kbp_log {
 	unsigned cur;                /* buffer being filled; buf[cur ^ 1] may be in flight */
 	bool inflight;
 	bool want_submit;            /* records in buf[cur] must leave as soon as possible */
-	bool sealed;                 /* buf[cur] takes no more records (segment end) */
 	uint64_t inflight_len;
 	uint64_t submit_ns;
 

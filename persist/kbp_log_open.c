@@ -189,7 +189,6 @@ int kbp_log_spare_activate(struct kbp_log *log, uint64_t seq)
 	log->buf[log->cur].off = KBP_LOG_DATA_OFF;
 	log->buf[log->cur].len = 0;
 	log->buf[log->cur].carried = 0;
-	log->sealed = false;
 	return 0;
 }
 

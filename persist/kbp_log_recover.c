@@ -259,10 +259,13 @@ static int judge_end(struct scan *s, const char *name, size_t len, size_t pos, b
 	size_t rec_end = plausible ? pos + kbp_le32_load(buf + pos + 4) : pos;
 	size_t dirty_end = len, q;
 
-	if (!zero && !plausible)
+	if (!zero && !plausible) {
+		bool whole = len - pos >= KBP_LOG_REC_HDR;   /* only name fields that are there */
 		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset %zu: invalid record "
 				    "header (size %u, type %u); refusing to start rather than forget an "
-				    "accepted value", log->dir, name, pos, kbp_le32_load(buf + pos + 4), buf[pos + 8]);
+				    "accepted value", log->dir, name, pos,
+				    whole ? kbp_le32_load(buf + pos + 4) : 0, whole ? buf[pos + 8] : 0);
+	}
 	if (plausible && !has_zero_chunk(buf, pos, rec_end))
 		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset %zu: checksum "
 				    "mismatch in a %zu-byte record (type %u) whose sectors all "

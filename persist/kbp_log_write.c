@@ -164,7 +164,7 @@ int kbp_log_append(struct kbp_log *log, const struct kbp_persist *req)
 	assert(req->len == 0 || req->value != NULL);
 	if (log->stopped)
 		return log->stopped;
-	if (req->type == KBP_LOG_TYPE_SNAPSHOT)
+	if (req->type == KBP_PERSIST_SNAPSHOT)
 		return append_snapshot(log, req);
 	if (req->type < KBP_PERSIST_PROMISE || req->type > KBP_PERSIST_COMMIT)
 		return kbp_log_fail(log, EINVAL, "log: unknown persist type %u", req->type);

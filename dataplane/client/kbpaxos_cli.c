@@ -185,9 +185,9 @@ static int telemetry_query(const char *file_prefix, const char *cmd, char *buf, 
 		ssize_t r = recv(fd, buf, len - 1, 0);   /* the greeting */
 		if (r > 0 && send(fd, cmd, strlen(cmd), 0) == (ssize_t)strlen(cmd))
 			r = recv(fd, buf, len - 1, 0);
-		else if (r >= 0)
-			r = -1;
-		int e = errno;
+		else if (r > 0)
+			r = -1;                  /* the send failed */
+		int e = errno ? errno : EIO;
 		close(fd);
 		if (r <= 0) {
 			*why = "telemetry socket";
