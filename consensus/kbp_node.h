@@ -92,6 +92,7 @@ struct kbp_node_stats {
 	uint64_t cmds_submitted, cmds_busy, cmds_applied, batches_proposed;
 	uint64_t elections, leader_changes, retransmits, catchups, snapshots_sent, snapshots_installed;
 	uint64_t lease_reads, reads_via_log;
+	uint64_t lease_lapses;               /* leader stepped down: its lease ran out unrenewed */
 };
 
 struct kbp_node_status {
@@ -112,6 +113,13 @@ struct kbp_node_status {
 /* Allocates every buffer the node will ever use. NULL on bad config or no memory. */
 struct kbp_node *kbp_node_new(const struct kbp_node_config *cfg);
 void kbp_node_free(struct kbp_node *n);
+/*
+ * Touch every page of the working memory (log, values, queues, KV and session tables),
+ * not the snapshot buffers, so that the first commands do not each pay a page fault.  A
+ * server calls it once after kbp_node_new(); the simulator, creating thousands of nodes,
+ * does not.
+ */
+void kbp_node_prefault(struct kbp_node *n);
 
 /*
  * Recovery: before kbp_node_start(), replay what the log holds, oldest first.  A

@@ -508,6 +508,7 @@ void kbp_proposer_flush(struct kbp_node *n)
 		bool lost = n->lease_ever ? n->now >= n->lease_until
 					  : n->now - n->term_start_ns >= n->cfg.election_timeout_ns;
 		if (lost) {
+			n->stats.lease_lapses++;
 			kbp_proposer_step_down(n, 0);   /* cannot renew: stop serving before anyone else may */
 			return;
 		}

@@ -13,6 +13,8 @@ struct kbp_kv;
 
 struct kbp_kv *kbp_kv_new(uint32_t keys_max, uint32_t clients_max);
 void kbp_kv_free(struct kbp_kv *kv);
+/* Touch the tables' pages now rather than under load (see kbp_node_prefault). */
+void kbp_kv_prefault(struct kbp_kv *kv);
 
 /*
  * Applies one chosen command.  Fills *r (its value points into the store and stays

@@ -120,10 +120,24 @@ bool kbp_log_busy(const struct kbp_log *log);
 /*
  * Atomically installs a state-machine snapshot covering slots < upto_slot (temp file,
  * fsync, rename, fsync the directory), removes older snapshots, then deletes closed
- * segments whose accepted slots are all below upto_slot.  Blocking; call it off the
- * hot path.  The promised ballot survives: every segment header repeats it.
+ * segments whose accepted slots are all below upto_slot.  Blocking (it first waits for a
+ * snapshot begun below).  The promised ballot survives: every segment header repeats it.
  */
 int kbp_log_snapshot_write(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto_slot);
+
+/*
+ * The same on the log's helper thread, for a server that must keep answering meanwhile.
+ * `buf` must stay unchanged until kbp_log_snapshot_poll() reports the outcome.  Returns 0
+ * when started, -EBUSY while another is being written, -EINVAL for an older snapshot.
+ */
+int kbp_log_snapshot_begin(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto_slot);
+/*
+ * 1: the begun snapshot is installed (*upto_slot, *took_ns set); 0: none finished; a
+ * negative errno: it failed (kbp_log_strerror; the previous snapshot and the log are
+ * intact, the log keeps working).  Never blocks.
+ */
+int kbp_log_snapshot_poll(struct kbp_log *log, uint64_t *upto_slot, uint64_t *took_ns);
+bool kbp_log_snapshot_busy(const struct kbp_log *log);
 
 /* Stops using the log; waits for a write in flight.  NULL is allowed. */
 void kbp_log_close(struct kbp_log *log);
@@ -137,6 +151,8 @@ struct kbp_log_stats {
 	uint64_t writes, write_bytes;     /* completed writes, bytes written (block-rounded) */
 	uint64_t eagain;                  /* appends refused because the next write was full */
 	uint64_t segments_created, segments_deleted;
+	uint64_t helper_waits;             /* times the owner waited for the helper thread */
+	uint64_t rollovers, last_rollover_ns; /* segment switches; how long the last one blocked */
 	uint64_t last_write_ns;           /* submit-to-completion time of the latest write */
 	uint32_t align_bytes;             /* O_DIRECT block in use */
 	uint64_t durable_id;

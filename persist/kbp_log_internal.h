@@ -4,6 +4,7 @@
 #define KBP_LOG_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <liburing.h>
 
 #include "kbp_log.h"
@@ -29,6 +30,34 @@ struct kbp_log_buf {
 struct kbp_log_seg {
 	uint64_t seq;
 	uint64_t slot_end;           /* highest accepted slot + 1; 0 if it holds no accept */
+};
+
+/* A snapshot being installed: what to write and which closed segments it makes redundant. */
+struct kbp_log_snap_job {
+	const void *buf;
+	uint64_t len, upto;
+	uint64_t old_upto;           /* the snapshot it replaces, 0 if none */
+	uint64_t drop_first_seq;     /* the oldest segment */
+	uint32_t drop;               /* segments to delete, oldest first */
+	uint32_t dropped;            /* result: the prefix actually deleted */
+	int err;                     /* result: 0 or errno */
+	uint64_t took_ns;            /* result */
+};
+
+enum { KBP_BG_SPARE = 1, KBP_BG_SNAP = 2 };
+
+/* The helper thread (kbp_log_bg.c).  Job fields belong to whoever the done mask says. */
+struct kbp_log_bg {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t wake, idle;
+	unsigned todo;               /* under mu: jobs handed over, not finished */
+	bool quit;                   /* under mu */
+	unsigned done;               /* atomic: finished, not yet collected */
+	int spare_fd, spare_err;
+	struct kbp_log_snap_job snap;
+	char spare_msg[512], snap_msg[512];
 };
 
 struct kbp_log {
@@ -60,6 +89,8 @@ struct kbp_log {
 	uint32_t nsegs;
 
 	struct kbp_log_stats stats;
+	struct kbp_log_bg bg;
+	unsigned bg_pending;         /* jobs handed to the helper and not yet collected */
 	char err[512];
 };
 
@@ -69,6 +100,23 @@ int kbp_log_fail(struct kbp_log *log, int errnum, const char *fmt, ...)
 
 /* Creates and zero-fills KBP_LOG_SPARE_NAME, leaving it open as log->spare_fd. */
 int kbp_log_spare_prepare(struct kbp_log *log);
+/*
+ * The file work of the above, safe on the helper thread: opens (O_DIRECT), preallocates,
+ * zero-fills and syncs the spare; *fd on success.  Returns 0 or an errno, with `msg` set.
+ */
+int kbp_log_spare_make(int dirfd, const char *dir, uint64_t bytes, int *fd, char *msg, size_t msglen);
+/* Makes sure log->spare_fd is ready, waiting for the helper if it is still making it. */
+int kbp_log_spare_collect(struct kbp_log *log);
+/* The file work of a snapshot (write, fsync, rename, delete what it replaces); 0 or errno. */
+int kbp_log_snap_files(int dirfd, const char *dir, struct kbp_log_snap_job *job, char *msg,
+		       size_t msglen);
+
+int kbp_log_bg_start(struct kbp_log *log);
+void kbp_log_bg_stop(struct kbp_log *log);
+void kbp_log_bg_request(struct kbp_log *log, unsigned job);
+bool kbp_log_bg_done(struct kbp_log *log, unsigned job);
+void kbp_log_bg_wait(struct kbp_log *log, unsigned job);
+void kbp_log_bg_collect(struct kbp_log *log, unsigned job);
 
 /*
  * Turns the spare into segment `seq` (header, fdatasync, rename, fsync of the directory)

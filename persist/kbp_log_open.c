@@ -89,21 +89,22 @@ static int probe_align(struct kbp_log *log, int fd)
 	return 0;
 }
 
-int kbp_log_spare_prepare(struct kbp_log *log)
+int kbp_log_spare_make(int dirfd, const char *dir, uint64_t total, int *fdp, char *msg, size_t msglen)
 {
-	uint64_t done = 0, total = log->cfg.segment_bytes;
+	uint64_t done = 0;
 	int fd, zfd, rc;
 
-	assert(log->spare_fd < 0);
-	fd = openat(log->dirfd, KBP_LOG_SPARE_NAME, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == EINVAL)
-		return kbp_log_fail(log, EINVAL, "log directory %s: the filesystem does not support "
-				    "O_DIRECT (open with O_DIRECT: Invalid argument); use ext4 or XFS", log->dir);
-	if (fd < 0)
-		return kbp_log_fail(log, errno, "log directory %s: cannot create %s: %s", log->dir,
-				    KBP_LOG_SPARE_NAME, strerror(errno));
-	if (log->align == 0 && (rc = probe_align(log, fd)) < 0) {
-		close(fd);
+	*fdp = -1;
+	fd = openat(dirfd, KBP_LOG_SPARE_NAME, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EINVAL) {
+		snprintf(msg, msglen, "log directory %s: the filesystem does not support O_DIRECT (open "
+			 "with O_DIRECT: Invalid argument); use ext4 or XFS", dir);
+		return EINVAL;
+	}
+	if (fd < 0) {
+		rc = errno;
+		snprintf(msg, msglen, "log directory %s: cannot create %s: %s", dir, KBP_LOG_SPARE_NAME,
+			 strerror(rc));
 		return rc;
 	}
 	/*
@@ -114,15 +115,17 @@ int kbp_log_spare_prepare(struct kbp_log *log)
 	if (fallocate(fd, 0, 0, (off_t)total) < 0 && errno != EOPNOTSUPP) {
 		rc = errno;
 		close(fd);
-		return kbp_log_fail(log, rc, "log directory %s: cannot preallocate a %llu-byte segment: %s",
-				    log->dir, (unsigned long long)total, strerror(rc));
+		snprintf(msg, msglen, "log directory %s: cannot preallocate a %llu-byte segment: %s", dir,
+			 (unsigned long long)total, strerror(rc));
+		return rc;
 	}
-	zfd = openat(log->dirfd, KBP_LOG_SPARE_NAME, O_WRONLY | O_CLOEXEC);
+	zfd = openat(dirfd, KBP_LOG_SPARE_NAME, O_WRONLY | O_CLOEXEC);
 	if (zfd < 0) {
 		rc = errno;
 		close(fd);
-		return kbp_log_fail(log, rc, "log directory %s: cannot reopen %s: %s", log->dir,
-				    KBP_LOG_SPARE_NAME, strerror(rc));
+		snprintf(msg, msglen, "log directory %s: cannot reopen %s: %s", dir, KBP_LOG_SPARE_NAME,
+			 strerror(rc));
+		return rc;
 	}
 	while (done < total) {
 		size_t n = total - done < sizeof(kbp_log_zeros) ? total - done : sizeof(kbp_log_zeros);
@@ -132,9 +135,10 @@ int kbp_log_spare_prepare(struct kbp_log *log)
 			rc = w < 0 ? errno : ENOSPC;
 			close(zfd);
 			close(fd);
-			return kbp_log_fail(log, rc, "log directory %s: zero-filling a %llu-byte segment "
-					    "failed at offset %llu: %s", log->dir, (unsigned long long)total,
-					    (unsigned long long)done, strerror(rc));
+			snprintf(msg, msglen, "log directory %s: zero-filling a %llu-byte segment failed at "
+				 "offset %llu: %s", dir, (unsigned long long)total, (unsigned long long)done,
+				 strerror(rc));
+			return rc;
 		}
 		done += (uint64_t)w;
 	}
@@ -142,8 +146,25 @@ int kbp_log_spare_prepare(struct kbp_log *log)
 	close(zfd);
 	if (rc) {
 		close(fd);
-		return kbp_log_fail(log, rc, "log directory %s: fdatasync of the new segment failed: %s",
-				    log->dir, strerror(rc));
+		snprintf(msg, msglen, "log directory %s: fdatasync of the new segment failed: %s", dir,
+			 strerror(rc));
+		return rc;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int kbp_log_spare_prepare(struct kbp_log *log)
+{
+	int fd, rc;
+
+	assert(log->spare_fd < 0);
+	if ((rc = kbp_log_spare_make(log->dirfd, log->dir, log->cfg.segment_bytes, &fd, log->err,
+				     sizeof(log->err))) != 0)
+		return -rc;
+	if (log->align == 0 && (rc = probe_align(log, fd)) < 0) {
+		close(fd);
+		return rc;
 	}
 	log->spare_fd = fd;
 	log->stats.segments_created++;
@@ -284,6 +305,8 @@ int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *e
 		goto fail;
 	if ((rc = setup_ring(log)) < 0)
 		goto fail;
+	if ((rc = kbp_log_bg_start(log)) < 0)
+		goto fail;
 	log->stats.align_bytes = log->align;
 	*out = log;
 	return 0;
@@ -299,6 +322,7 @@ void kbp_log_close(struct kbp_log *log)
 {
 	if (log == NULL)
 		return;
+	kbp_log_bg_stop(log);
 	if (log->ring_ok) {
 		uint64_t id;
 

@@ -373,8 +373,7 @@ int kbp_log_recover(struct kbp_log *log, const struct kbp_log_recover_ops *ops, 
 		/* Each session writes into a fresh segment, so every older one is closed. */
 		if ((rc = kbp_log_spare_activate(log, nseg ? segs[nseg - 1] + 1 : 1)) < 0)
 			goto out;
-		if ((rc = kbp_log_spare_prepare(log)) < 0)
-			goto out;
+		kbp_log_bg_request(log, KBP_BG_SPARE);   /* the next spare, off the owner's thread */
 	}
 	log->recovered = true;
 out:

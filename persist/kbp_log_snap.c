@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Snapshots: install a state-machine image atomically, then drop the segments it
- * covers.  Blocking; the owner calls it off the hot path.  A crash at any point leaves
+ * covers.  The file work runs inline (kbp_log_snapshot_write) or on the helper thread
+ * (kbp_log_snapshot_begin/poll); the owner alone updates the log's segment list.  A crash at any point leaves
  * either the old snapshot or the new one (rename is atomic; the directory fsync makes the
  * rename durable before any segment it makes redundant is deleted).
  */
@@ -32,74 +33,155 @@ static int write_all(int fd, const void *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
-static int install(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto, const char *name)
+static int install(int dirfd, const struct kbp_log_snap_job *job, const char *name)
 {
 	struct kbp_log_snap_hdr h = {
-		.version = KBP_LOG_VERSION, .payload_crc = kbp_crc32c(buf, len), .len = len, .upto = upto,
+		.version = KBP_LOG_VERSION, .payload_crc = kbp_crc32c(job->buf, job->len), .len = job->len,
+		.upto = job->upto,
 	};
 	uint8_t hdr[KBP_LOG_HDR_SIZE];
 	int fd, rc;
 
 	kbp_log_snap_hdr_encode(hdr, &h);
-	fd = openat(log->dirfd, KBP_LOG_SNAP_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(dirfd, KBP_LOG_SNAP_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;
 	rc = write_all(fd, hdr, sizeof(hdr), 0);
 	if (rc == 0)
-		rc = write_all(fd, buf, len, sizeof(hdr));
+		rc = write_all(fd, job->buf, job->len, sizeof(hdr));
 	if (rc == 0 && fsync(fd) < 0)
 		rc = errno;
 	close(fd);
-	if (rc == 0 && renameat(log->dirfd, KBP_LOG_SNAP_TMP, log->dirfd, name) < 0)
+	if (rc == 0 && renameat(dirfd, KBP_LOG_SNAP_TMP, dirfd, name) < 0)
 		rc = errno;
-	if (rc == 0 && fsync(log->dirfd) < 0)
+	if (rc == 0 && fsync(dirfd) < 0)
 		rc = errno;
 	return rc;
 }
 
-int kbp_log_snapshot_write(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto_slot)
+int kbp_log_snap_files(int dirfd, const char *dir, struct kbp_log_snap_job *job, char *msg, size_t msglen)
 {
+	uint64_t t0 = kbp_log_now_ns();
 	char name[64], old[64];
-	uint32_t drop = 0;
 	int rc;
 
+	job->dropped = 0;
+	snprintf(name, sizeof(name), "snap-%016" PRIx64 ".snap", job->upto);
+	if ((rc = install(dirfd, job, name)) != 0) {
+		unlinkat(dirfd, KBP_LOG_SNAP_TMP, 0);
+		snprintf(msg, msglen, "log %s: writing %s (%" PRIu64 " bytes) failed: %s; the previous "
+			 "snapshot and the log are intact", dir, name, job->len, strerror(rc));
+		return rc;
+	}
+	if (job->old_upto != 0 && job->old_upto != job->upto) {
+		snprintf(old, sizeof(old), "snap-%016" PRIx64 ".snap", job->old_upto);
+		unlinkat(dirfd, old, 0);
+	}
+	/*
+	 * Closed segments whose accepts all lie below upto are redundant: the snapshot holds
+	 * their effect and the next segment's header repeats the promised ballot.  Only a
+	 * prefix goes, so the remaining segments still replay in order.
+	 */
+	while (job->dropped < job->drop) {
+		char seg[64];
+
+		snprintf(seg, sizeof(seg), "seg-%016" PRIx64 ".log", job->drop_first_seq + job->dropped);
+		if (unlinkat(dirfd, seg, 0) < 0 && errno != ENOENT)
+			break;   /* harmless: a kept segment is replayed and ignored below the snapshot */
+		job->dropped++;
+	}
+	if (job->dropped > 0)
+		fsync(dirfd);
+	job->took_ns = kbp_log_now_ns() - t0;
+	return 0;
+}
+
+static int snap_check(struct kbp_log *log, uint64_t upto_slot)
+{
 	assert(log->recovered && !log->cfg.read_only);
-	assert(len == 0 || buf != NULL);
 	if (log->stopped)
 		return log->stopped;
 	if (upto_slot < log->snap_upto)
 		return kbp_log_fail(log, EINVAL, "log %s: snapshot up to slot %" PRIu64 " is older than the "
 				    "installed one (%" PRIu64 ")", log->dir, upto_slot, log->snap_upto);
-	snprintf(name, sizeof(name), "snap-%016" PRIx64 ".snap", upto_slot);
-	if ((rc = install(log, buf, len, upto_slot, name)) != 0) {
-		unlinkat(log->dirfd, KBP_LOG_SNAP_TMP, 0);
-		return kbp_log_fail(log, rc, "log %s: writing %s (%" PRIu64 " bytes) failed: %s; the "
-				    "previous snapshot and the log are intact", log->dir, name, len,
-				    strerror(rc));
-	}
-	if (log->snap_upto != 0 && log->snap_upto != upto_slot) {
-		snprintf(old, sizeof(old), "snap-%016" PRIx64 ".snap", log->snap_upto);
-		unlinkat(log->dirfd, old, 0);
-	}
-	log->snap_upto = upto_slot;
-	/*
-	 * Closed segments whose accepts all lie below upto_slot are redundant: the snapshot
-	 * holds their effect and the next segment's header repeats the promised ballot.
-	 * Only a prefix goes, so the remaining segments still replay in order.
-	 */
-	while (drop + 1 < log->nsegs && log->segs[drop].slot_end <= upto_slot) {
-		char seg[64];
+	return 0;
+}
 
-		snprintf(seg, sizeof(seg), "seg-%016" PRIx64 ".log", log->segs[drop].seq);
-		if (unlinkat(log->dirfd, seg, 0) < 0 && errno != ENOENT)
-			break;   /* harmless: a kept segment is replayed and ignored below the snapshot */
+static void snap_job_fill(const struct kbp_log *log, struct kbp_log_snap_job *job, const void *buf,
+			  uint64_t len, uint64_t upto)
+{
+	uint32_t drop = 0;
+
+	assert(len == 0 || buf != NULL);
+	while (drop + 1 < log->nsegs && log->segs[drop].slot_end <= upto)
 		drop++;
+	*job = (struct kbp_log_snap_job){
+		.buf = buf, .len = len, .upto = upto, .old_upto = log->snap_upto,
+		.drop_first_seq = log->nsegs ? log->segs[0].seq : 0, .drop = drop,
+	};
+}
+
+/* The owner's share: forget what the job deleted (segments are only ever added at the end). */
+static void snap_finish(struct kbp_log *log, const struct kbp_log_snap_job *job)
+{
+	log->snap_upto = job->upto;
+	if (job->dropped == 0)
+		return;
+	assert(log->nsegs > job->dropped && log->segs[0].seq == job->drop_first_seq);
+	memmove(log->segs, log->segs + job->dropped, (log->nsegs - job->dropped) * sizeof(*log->segs));
+	log->nsegs -= job->dropped;
+	log->stats.segments_deleted += job->dropped;
+}
+
+int kbp_log_snapshot_poll(struct kbp_log *log, uint64_t *upto_slot, uint64_t *took_ns)
+{
+	struct kbp_log_snap_job *job = &log->bg.snap;
+
+	if (!kbp_log_bg_done(log, KBP_BG_SNAP))
+		return 0;
+	kbp_log_bg_collect(log, KBP_BG_SNAP);
+	if (job->err)
+		return kbp_log_fail(log, job->err, "%s", log->bg.snap_msg);
+	snap_finish(log, job);
+	if (upto_slot)
+		*upto_slot = job->upto;
+	if (took_ns)
+		*took_ns = job->took_ns;
+	return 1;
+}
+
+bool kbp_log_snapshot_busy(const struct kbp_log *log)
+{
+	return log->bg_pending & KBP_BG_SNAP;
+}
+
+int kbp_log_snapshot_begin(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto_slot)
+{
+	int rc;
+
+	if (kbp_log_snapshot_busy(log))
+		return -EBUSY;
+	if ((rc = snap_check(log, upto_slot)) < 0)
+		return rc;
+	snap_job_fill(log, &log->bg.snap, buf, len, upto_slot);
+	kbp_log_bg_request(log, KBP_BG_SNAP);
+	return 0;
+}
+
+int kbp_log_snapshot_write(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto_slot)
+{
+	struct kbp_log_snap_job job;
+	int rc;
+
+	if (kbp_log_snapshot_busy(log)) {
+		kbp_log_bg_wait(log, KBP_BG_SNAP);
+		(void)kbp_log_snapshot_poll(log, NULL, NULL);   /* a failure there changed nothing */
 	}
-	if (drop > 0) {
-		memmove(log->segs, log->segs + drop, (log->nsegs - drop) * sizeof(*log->segs));
-		log->nsegs -= drop;
-		log->stats.segments_deleted += drop;
-		fsync(log->dirfd);
-	}
+	if ((rc = snap_check(log, upto_slot)) < 0)
+		return rc;
+	snap_job_fill(log, &job, buf, len, upto_slot);
+	if ((rc = kbp_log_snap_files(log->dirfd, log->dir, &job, log->err, sizeof(log->err))) != 0)
+		return -rc;
+	snap_finish(log, &job);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hot path: append (frame into the next write's buffer), submit (group commit) and
- * poll (completions).  No allocation, no blocking system call except a segment rollover.
+ * poll (completions).  No allocation; the only blocking system calls are the few of a
+ * segment rollover (header, rename, directory fsync): the helper thread zero-fills spares.
  *
  * Exactly one write is in flight.  Consecutive writes share their boundary block (the
  * partial last block is rewritten with the same bytes plus new records), and two
@@ -113,17 +114,24 @@ static int complete(struct kbp_log *log, const struct io_uring_cqe *cqe)
 }
 
 
-/* Closes the current segment and continues in the spare; then makes the next spare. */
+/*
+ * Closes the current segment and continues in the spare; the helper thread makes the
+ * next spare meanwhile (a segment takes far longer to fill than a spare to make, so the
+ * owner waits for it only on a disk that cannot keep up anyway: stats.helper_waits).
+ */
 static int rollover(struct kbp_log *log)
 {
+	uint64_t t0 = kbp_log_now_ns();
 	int rc;
 
 	assert(!log->inflight && !has_new(log));
+	if ((rc = kbp_log_spare_collect(log)) < 0)
+		return stop(log, rc);
 	if ((rc = kbp_log_spare_activate(log, cur_seq(log) + 1)) < 0)
 		return stop(log, rc);
-	/* Synchronous zero-fill of the next spare: the one stall of the hot path. */
-	if ((rc = kbp_log_spare_prepare(log)) < 0)
-		return stop(log, rc);
+	kbp_log_bg_request(log, KBP_BG_SPARE);
+	log->stats.rollovers++;
+	log->stats.last_rollover_ns = kbp_log_now_ns() - t0;
 	return 0;
 }
 

@@ -57,7 +57,8 @@ struct kbp_published {
 	uint64_t batches, batch_cmds;        /* proposed batches and the commands in them */
 	uint64_t msgs_in, msgs_out, msgs_bad, msgs_stale, cmds_submitted, cmds_busy, cmds_applied;
 	uint64_t elections, leader_changes, retransmits, catchups, snapshots_sent, snapshots_installed;
-	uint64_t lease_reads, reads_via_log, tx_dropped, replies_unroutable, loop_iters, rx_ring_full;
+	uint64_t lease_reads, reads_via_log, lease_lapses, tx_dropped, replies_unroutable, loop_iters,
+		 rx_ring_full;
 	uint64_t drops[KBP_WIRE_DROP_COUNT];
 };
 

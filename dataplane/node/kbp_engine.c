@@ -31,6 +31,7 @@ struct engine {
 	uint32_t reply_payload_max;
 	uint64_t durable_seen;           /* from kbp_log_wait inside a flush, reported after */
 	uint64_t log_writes_seen;
+	uint64_t rollovers_seen;
 	uint64_t last_publish, last_housekeeping;
 	uint64_t batches, batch_cmds;
 	bool failed;
@@ -267,21 +268,36 @@ static void record_write_latency(struct engine *e)
 	}
 }
 
-/* Snapshot the state machine and let the log drop segments once they pile up. */
+/*
+ * Snapshot the state machine once segments pile up, so the log can drop them.  The image
+ * is taken here (memory only); the helper thread writes and syncs it while we serve.
+ */
 static void housekeeping(struct engine *e)
 {
 	struct kbp_daemon *d = e->d;
 	struct kbp_log_stats st;
+	uint64_t upto, took_ns;
+	int r = kbp_log_snapshot_poll(d->log, &upto, &took_ns);
+	if (r > 0)
+		KBP_LOG(INFO, "snapshot up to slot %" PRIu64 " installed in %.1f ms, old segments dropped",
+			upto, (double)took_ns / 1e6);
+	else if (r < 0)
+		KBP_LOG(WARNING, "snapshot failed: %s", kbp_log_strerror(d->log));
 	kbp_log_get_stats(d->log, &st);
-	if (st.segments_created < st.segments_deleted + 3)
+	if (st.rollovers != e->rollovers_seen) {
+		e->rollovers_seen = st.rollovers;
+		KBP_LOG(INFO, "log rollover %" PRIu64 ": the segment switch blocked %.1f ms (waits for the "
+			"helper thread so far: %" PRIu64 ")", st.rollovers, (double)st.last_rollover_ns / 1e6,
+			st.helper_waits);
+	}
+	if (kbp_log_snapshot_busy(d->log) || st.segments_created < st.segments_deleted + 3)
 		return;
-	uint64_t upto;
 	int len = kbp_node_snapshot(d->node, d->snap_buf, d->snap_cap, &upto);
-	if (len < 0 || kbp_log_snapshot_write(d->log, d->snap_buf, (uint64_t)len, upto) < 0) {
-		KBP_LOG(WARNING, "snapshot up to slot %" PRIu64 " failed: %s", upto, kbp_log_strerror(d->log));
+	if (len < 0 || kbp_log_snapshot_begin(d->log, d->snap_buf, (uint64_t)len, upto) < 0) {
+		KBP_LOG(WARNING, "snapshot up to slot %" PRIu64 " not started: %s", upto,
+			len < 0 ? "the state machine image does not fit" : kbp_log_strerror(d->log));
 		return;
 	}
-	KBP_LOG(INFO, "snapshot up to slot %" PRIu64 " (%d bytes) written, old segments dropped", upto, len);
 }
 
 /* ---- the loop --------------------------------------------------------------------------- */

@@ -19,6 +19,12 @@ void kbp_publish(struct kbp_daemon *d, uint64_t now)
 {
 	struct kbp_node_status st;
 	kbp_node_get_status(d->node, &st);
+	/* Role changes are rare and the first thing to look at after a latency spike. */
+	if (st.role != d->pub.role || st.leader != d->pub.leader)
+		KBP_LOG(INFO, "now %s, leader %s%u, ballot %" PRIx64 " (elections %" PRIu64
+			", lease lapses %" PRIu64 ")", kbp_role_name(st.role),
+			st.leader == KBP_LEADER_UNKNOWN ? "unknown " : "", st.leader == KBP_LEADER_UNKNOWN ?
+			0u : st.leader, st.ballot, st.stats.elections, st.stats.lease_lapses);
 	PUB_STORE(role, st.role);
 	PUB_STORE(leader, st.leader);
 	PUB_STORE(ballot, st.ballot);
@@ -50,6 +56,7 @@ void kbp_publish(struct kbp_daemon *d, uint64_t now)
 	PUB_STORE(cmds_applied, st.stats.cmds_applied);
 	PUB_STORE(elections, st.stats.elections);
 	PUB_STORE(leader_changes, st.stats.leader_changes);
+	PUB_STORE(lease_lapses, st.stats.lease_lapses);
 	PUB_STORE(retransmits, st.stats.retransmits);
 	PUB_STORE(catchups, st.stats.catchups);
 	PUB_STORE(snapshots_sent, st.stats.snapshots_sent);
@@ -103,6 +110,7 @@ static int tel_status(const char *cmd, const char *params, struct rte_tel_data *
 	U64(cmds_applied);
 	U64(elections);
 	U64(leader_changes);
+	U64(lease_lapses);
 	U64(retransmits);
 	U64(catchups);
 	U64(snapshots_sent);

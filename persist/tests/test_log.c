@@ -381,6 +381,67 @@ static void snapshot_truncates(void **state)
 	assert_int_equal(access("snap-0000000000000191.snap", F_OK), -1);
 }
 
+/*
+ * The helper thread writes the snapshot while the owner keeps appending (and rolling
+ * over: the helper makes those spares too); the owner collects the outcome by polling.
+ */
+static void snapshot_in_background(void **state)
+{
+	struct fx *f = *state;
+	struct kbp_log_recover_stats rs;
+	struct kbp_log_stats st;
+	struct kbp_log *log = NULL;
+	uint64_t id = 0, upto = 0, took = 0;
+	static const char image[] = "state@401";
+	int r;
+
+	f->cfg.write_bytes_max = 8192;
+	f->cfg.segment_bytes = 64 * 1024;
+	assert_int_equal(recover(f, false, &log, NULL), 0);
+	append_ok(log, &(struct kbp_persist){ .type = KBP_PERSIST_PROMISE, .id = ++id,
+					      .ballot = kbp_ballot_make(9, 1) });
+	id = write_accepts(log, id, 1, 600, 1000);
+	sync_all(log, id);
+	assert_false(kbp_log_snapshot_busy(log));
+	assert_int_equal(kbp_log_snapshot_begin(log, image, 9, 401), 0);
+	assert_true(kbp_log_snapshot_busy(log));
+	/* One at a time: busy until the outcome is collected, however fast the helper is. */
+	assert_int_equal(kbp_log_snapshot_begin(log, image, 9, 402), -EBUSY);
+	id = write_accepts(log, id, 601, 300, 1000);     /* more rollovers meanwhile */
+	sync_all(log, id);
+	while ((r = kbp_log_snapshot_poll(log, &upto, &took)) == 0)
+		usleep(1000);
+	assert_int_equal(r, 1);
+	assert_int_equal(upto, 401);
+	assert_true(took > 0);
+	assert_false(kbp_log_snapshot_busy(log));
+	assert_int_equal(kbp_log_snapshot_poll(log, &upto, &took), 0);
+	assert_int_equal(kbp_log_snapshot_begin(log, "old", 3, 400), -EINVAL);
+	kbp_log_get_stats(log, &st);
+	assert_true(st.segments_deleted > 2);
+	assert_true(st.segments_created > st.segments_deleted);
+	kbp_log_close(log);
+
+	assert_int_equal(recover(f, true, NULL, &rs), 0);
+	assert_int_equal(rs.snapshot_upto, 401);
+	assert_int_equal(rs.promised, kbp_ballot_make(9, 1));
+	assert_memory_equal(f->seen.snap, "state@401", 9);
+	/* Every accept from the oldest kept segment to slot 900 replays in order. */
+	uint64_t next = 0;
+	for (size_t i = 0; i < f->seen.n; i++) {
+		const struct rec *rec = &f->seen.recs[i];
+		if (rec->type != KBP_PERSIST_ACCEPT)
+			continue;
+		if (next == 0) {
+			assert_true(rec->slot <= 401);
+			next = rec->slot;
+		}
+		assert_int_equal(rec->slot, next);
+		next++;
+	}
+	assert_int_equal(next, 901);
+}
+
 static void peer_snapshot_in_id_order(void **state)
 {
 	struct fx *f = *state;
@@ -644,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_commit_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(back_pressure_and_rollover, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_truncates, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_in_background, setup, teardown),
 		cmocka_unit_test_setup_teardown(peer_snapshot_in_id_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(flipped_byte_is_corruption, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_last_block_is_truncated, setup, teardown),
