@@ -220,8 +220,8 @@ int main(int argc, char **argv)
 		struct fake_node *fn = &f.node[n];
 		if (dev[n] < 0)
 			continue;
-		if (kbp_gen_port_open(cfg.node[n].dev[dev[n]].name, f.mp, cfg.node[n].mac, &fn->port,
-				      err, sizeof(err)) != 0) {
+		if (kbp_gen_port_open(cfg.node[n].dev[dev[n]].name, f.mp, cfg.node[n].mac, false,
+				      &fn->port, err, sizeof(err)) != 0) {
 			fprintf(stderr, "kbp-fake-cluster: %s\n", err);
 			return 1;
 		}

@@ -3,7 +3,9 @@
  * kbpaxos-gen: the bundled DPDK packet generator.  Sends CLIENT_REQ frames (many
  * commands per frame) to the cluster over the ports of the config's [generator]
  * section, matches CLIENT_REP replies by (client id, seq), and measures latency with
- * the TSC into log-linear histograms.
+ * the TSC into log-linear histograms.  A reply's arrival is the NIC's receive stamp
+ * mapped onto the TSC when every port stamps frames (kbp_gen_clock.h), else the TSC
+ * read when its burst was polled.
  *
  * Loops.  Open loop (--rate): request k is due at start + k / rate; its latency is
  * measured from that intended time, so when the cluster (or the generator) stalls,
@@ -30,6 +32,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "kbp_config.h"
 #include "kbp_gen_port.h"
@@ -138,6 +142,8 @@ struct gen_events {
 	uint64_t replies;
 	uint64_t replies_stale;    /* for a seq no longer waited for (late or duplicate) */
 	uint64_t replies_foreign;  /* client id not ours */
+	uint64_t replies_nic_time; /* arrival from the NIC's stamp ... */
+	uint64_t replies_tsc_time; /* ... or from the TSC at poll: the two add up to replies */
 	uint64_t frames_tx, frames_rx;
 	uint64_t tx_retries;       /* TX ring full: frames kept for the next loop turn */
 	uint64_t tx_dropped_frames;/* TX backlog full: their commands time out and are resent */
@@ -157,6 +163,7 @@ struct gen_node_tx {
 struct gen_port {
 	uint16_t id;
 	uint32_t n_tx;
+	struct kbp_gen_clock clock;   /* its NIC's clock on the TSC, when nic_time */
 	struct rte_mbuf *tx[GEN_TX_MAX];
 };
 
@@ -190,6 +197,13 @@ struct gen {
 	double period_tsc;         /* open loop */
 	uint64_t next_k;           /* open loop: next request index */
 	uint64_t next_intended;
+
+	/* Reply arrival: the NIC's receive stamps (every port has them) or the TSC at poll. */
+	bool nic_time;
+	int ts_offset;             /* mbuf dynamic field holding the stamp */
+	uint64_t ts_flag;          /* ol_flags bit: this frame carries one */
+	uint64_t next_anchor, anchor_period_tsc;
+	char clock_why[256];       /* for the start line and the report */
 
 	struct gen_events ev;
 	uint64_t outcome[OUT_COUNT];
@@ -381,6 +395,23 @@ static void on_reply(struct gen *g, uint8_t from, const struct kbp_reply *r, uin
 	}
 }
 
+/* When frame mb reached port p: its NIC stamp on the TSC, or now (the poll). */
+static inline uint64_t frame_arrival(struct gen *g, struct gen_port *p, const struct rte_mbuf *mb,
+				     uint64_t now, bool *nic)
+{
+	uint64_t at = now, stamp = 0;
+	bool stamped;
+
+	*nic = false;
+	if (!g->nic_time)
+		return now;
+	stamped = (mb->ol_flags & g->ts_flag) != 0;
+	if (stamped)
+		stamp = *RTE_MBUF_DYNFIELD(mb, g->ts_offset, const rte_mbuf_timestamp_t *);
+	*nic = kbp_gen_clock_arrival(&p->clock, stamped, stamp, now, &at);
+	return at;
+}
+
 static void rx_all(struct gen *g, uint64_t now, uint32_t *got)
 {
 	struct rte_mbuf *pkts[GEN_BURST];
@@ -394,15 +425,21 @@ static void rx_all(struct gen *g, uint64_t now, uint32_t *got)
 		*got += nb;
 		g->ev.frames_rx += nb;
 		for (uint16_t k = 0; k < nb; k++) {
+			bool nic;
 			if (kbp_wire_parse_mbuf_count(pkts[k], &g->ctx, &m, NULL, &g->rx_counts) != 0)
 				continue;
+			uint64_t at = frame_arrival(g, &g->port[p], pkts[k], now, &nic);
 			/* The parser walked every reply already; decode cannot fail here. */
 			for (uint32_t off = 0, j = 0; j < m.count; j++) {
 				int n = kbp_reply_decode(&r, m.payload + off, m.len - off);
 				if (n <= 0)
 					break;
 				off += (uint32_t)n;
-				on_reply(g, m.from, &r, now);
+				on_reply(g, m.from, &r, at);
+				if (nic)
+					g->ev.replies_nic_time++;
+				else
+					g->ev.replies_tsc_time++;
 			}
 			g->node[m.from].last_rx_tsc = now;
 		}
@@ -537,6 +574,106 @@ static void tick(struct gen *g, uint64_t now)
 	g->next_tick = next;
 }
 
+/* ---- Reply clock --------------------------------------------------------------- */
+
+/* Before the ports are configured: the NIC's stamps only if every port has them. */
+static void clock_choose(struct gen *g)
+{
+	const struct kbp_config_host *h = &g->c->generator;
+	bool capa[KBP_CONFIG_DEVS_MAX];
+	const char *driver[KBP_CONFIG_DEVS_MAX];
+
+	for (uint32_t d = 0; d < h->n_devs; d++)    /* a missing port: kbp_gen_port_open() says so */
+		(void)kbp_gen_port_rx_timestamp_capa(h->dev[d].name, &capa[d], &driver[d]);
+	uint32_t d = kbp_gen_clock_first_without(capa, h->n_devs);
+	g->nic_time = h->n_devs > 0 && d == h->n_devs;
+	if (g->nic_time)
+		snprintf(g->clock_why, sizeof(g->clock_why), "%s on every port, mapped onto the TSC, "
+			 "re-anchored every %u ms", driver[0], KBP_GEN_CLOCK_PERIOD_MS);
+	else if (d < h->n_devs)
+		snprintf(g->clock_why, sizeof(g->clock_why), "%s port %s (%s.%s) has no RX timestamp "
+			 "offload", driver[d], h->dev[d].name,
+			 h->dev[d].kind == KBP_DEV_PCI ? "pci" : "vdev", h->dev[d].label);
+}
+
+static void clock_use_tsc(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void clock_use_tsc(struct gen *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->clock_why, sizeof(g->clock_why), fmt, ap);
+	va_end(ap);
+	g->nic_time = false;
+}
+
+/*
+ * After the ports started: find the stamp's mbuf field and fit each port's line through
+ * two anchors KBP_GEN_CLOCK_FIRST_MS apart.  Anything missing: the TSC, and why.
+ */
+static void clock_start(struct gen *g)
+{
+	const struct kbp_config_host *h = &g->c->generator;
+	struct kbp_gen_clock_anchor a;
+	int r;
+
+	g->anchor_period_tsc = (uint64_t)(g->tsc_hz * KBP_GEN_CLOCK_PERIOD_MS / 1e3);
+	if (!g->nic_time)
+		return;
+	/* The PMD registers it when the offload is on; registering again gives the same one. */
+	if (rte_mbuf_dyn_rx_timestamp_register(&g->ts_offset, &g->ts_flag) != 0) {
+		clock_use_tsc(g, "no mbuf field for RX timestamps: %s", rte_strerror(rte_errno));
+		return;
+	}
+	for (uint32_t p = 0; p < g->n_ports; p++)
+		kbp_gen_clock_init(&g->port[p].clock, g->tsc_hz);
+	for (int round = 0; round < 2; round++) {
+		if (round > 0)
+			rte_delay_us_sleep(KBP_GEN_CLOCK_FIRST_MS * 1000u);
+		for (uint32_t p = 0; p < g->n_ports; p++) {
+			r = kbp_gen_port_clock_anchor(g->port[p].id, &a);
+			if (r != 0) {
+				clock_use_tsc(g, "port %s cannot read its clock (rte_eth_read_clock: %s)",
+					      h->dev[p].name, rte_strerror(-r));
+				return;
+			}
+			r = kbp_gen_clock_add(&g->port[p].clock, &a);
+			if (round > 0 && r != 0) {
+				clock_use_tsc(g, "port %s: its clock did not advance in %u ms", h->dev[p].name,
+					      KBP_GEN_CLOCK_FIRST_MS);
+				return;
+			}
+		}
+	}
+}
+
+/* A fresh anchor per port; a failed read drops that port's line until two good ones. */
+static void clock_follow(struct gen *g)
+{
+	struct kbp_gen_clock_anchor a;
+
+	for (uint32_t p = 0; p < g->n_ports; p++) {
+		struct kbp_gen_clock *c = &g->port[p].clock;
+		if (kbp_gen_port_clock_anchor(g->port[p].id, &a) == 0)
+			(void)kbp_gen_clock_add(c, &a);   /* a broken line restarts by itself */
+		else
+			kbp_gen_clock_restart(c);
+	}
+}
+
+static const char *clock_name(const struct gen *g)
+{
+	return g->nic_time ? "NIC receive stamps" : "TSC";
+}
+
+static uint64_t clock_sum(const struct gen *g, bool restarts)
+{
+	uint64_t n = 0;
+	for (uint32_t p = 0; p < g->n_ports; p++)
+		n += restarts ? g->port[p].clock.restarts : g->port[p].clock.rejected;
+	return n;
+}
+
 /* ---- The loop ------------------------------------------------------------------- */
 
 static void run(struct gen *g, bool adaptive)
@@ -562,6 +699,7 @@ static void run(struct gen *g, bool adaptive)
 	if (g->next_tick > g->t_end)
 		g->next_tick = g->t_end;
 	next_sweep = g->t_start + sweep_tsc;
+	g->next_anchor = g->t_start + g->anchor_period_tsc;
 
 	for (;;) {
 		uint64_t now = rte_rdtsc();
@@ -582,6 +720,10 @@ static void run(struct gen *g, bool adaptive)
 			next_sweep = now + sweep_tsc;
 		}
 		tx_all(g);
+		if (g->nic_time && now >= g->next_anchor) {
+			clock_follow(g);
+			g->next_anchor = now + g->anchor_period_tsc;
+		}
 
 		if (now >= g->next_tick)
 			tick(g, now);
@@ -703,6 +845,12 @@ static void print_report(const struct gen *g, FILE *f)
 		if (g->rx_counts.n[k])
 			fprintf(f, "  %14" PRIu64 "  frames dropped: %s\n", g->rx_counts.n[k],
 				kbp_wire_drop_text(k));
+	fprintf(f, "  Reply arrival times: %" PRIu64 " from NIC receive stamps, %" PRIu64
+		" from the TSC at poll; latency clock: %s (%s)\n", g->ev.replies_nic_time,
+		g->ev.replies_tsc_time, clock_name(g), g->clock_why);
+	if (g->nic_time)
+		fprintf(f, "  NIC clock: %" PRIu64 " implausible stamps replaced by the TSC, %" PRIu64
+			" restarts of the NIC-to-TSC line\n", clock_sum(g, false), clock_sum(g, true));
 	fprintf(f, "\n  Requests/sec: %12.2f   (answered, measured window)\n",
 		(double)answered(g) / measured_s(g));
 	fprintf(f, "  Leader: node %u\n", g->leader);
@@ -738,7 +886,8 @@ static int write_json(const struct gen *g, const char *path)
 	kbp_json_i64(&j, "target", g->o.target);
 	kbp_json_u64(&j, "leader", g->leader);
 	kbp_json_u64(&j, "batch_max", g->batch_max);
-	kbp_json_str(&j, "timestamps", "tsc");
+	kbp_json_str(&j, "timestamps", g->nic_time ? "nic" : "tsc");
+	kbp_json_str(&j, "timestamps_why", g->clock_why);
 	kbp_json_double(&j, "tsc_hz", g->tsc_hz);
 	kbp_json_double(&j, "throughput", (double)answered(g) / measured_s(g));
 	kbp_json_obj_begin(&j, "requests");
@@ -759,6 +908,10 @@ static int write_json(const struct gen *g, const char *path)
 	kbp_json_u64(&j, "replies", g->ev.replies);
 	kbp_json_u64(&j, "replies_stale", g->ev.replies_stale);
 	kbp_json_u64(&j, "replies_foreign", g->ev.replies_foreign);
+	kbp_json_u64(&j, "replies_nic_time", g->ev.replies_nic_time);
+	kbp_json_u64(&j, "replies_tsc_time", g->ev.replies_tsc_time);
+	kbp_json_u64(&j, "nic_stamps_rejected", clock_sum(g, false));
+	kbp_json_u64(&j, "nic_clock_restarts", clock_sum(g, true));
 	kbp_json_u64(&j, "frames_tx", g->ev.frames_tx);
 	kbp_json_u64(&j, "frames_rx", g->ev.frames_rx);
 	kbp_json_u64(&j, "tx_ring_full", g->ev.tx_retries);
@@ -1052,8 +1205,10 @@ static int setup(struct gen *g, char *err, size_t err_len)
 			 rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	clock_choose(g);
 	for (uint32_t d = 0; d < h->n_devs; d++) {
-		int r = kbp_gen_port_open(h->dev[d].name, g->mp, h->mac, &g->port[d].id, err, err_len);
+		int r = kbp_gen_port_open(h->dev[d].name, g->mp, h->mac, g->nic_time, &g->port[d].id,
+					  err, err_len);
 		if (r < 0)
 			return r;
 		g->n_ports++;
@@ -1205,6 +1360,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	clock_start(&g);
+	printf("kbpaxos-gen: latency clock: %s (%s)\n", clock_name(&g), g.clock_why);
 	if (g.o.rate > 0)
 		printf("kbpaxos-gen: open loop, %.0f requests/s, %u client ids", g.o.rate, g.n_sess);
 	else

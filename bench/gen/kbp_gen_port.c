@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* DPDK port bring-up for the generator and the fake cluster. */
+/* DPDK port bring-up for the generator and the fake cluster; reading a NIC's clock. */
+/* rte_eth_read_clock is still experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API 1
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
 #include "kbp_gen_port.h"
 
 int kbp_gen_port_open(const char *name, struct rte_mempool *mp, const uint8_t mac[6],
-		      uint16_t *port_id, char *err, size_t err_len)
+		      bool rx_timestamp, uint16_t *port_id, char *err, size_t err_len)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
@@ -22,6 +25,8 @@ int kbp_gen_port_open(const char *name, struct rte_mempool *mp, const uint8_t ma
 		return -ENODEV;
 	}
 	memset(&conf, 0, sizeof(conf));
+	if (rx_timestamp)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	r = rte_eth_dev_info_get(p, &info);
 	if (r == 0)
 		r = rte_eth_dev_configure(p, 1, 1, &conf);
@@ -45,6 +50,35 @@ int kbp_gen_port_open(const char *name, struct rte_mempool *mp, const uint8_t ma
 	(void)rte_eth_promiscuous_enable(p);
 	*port_id = p;
 	return 0;
+}
+
+int kbp_gen_port_rx_timestamp_capa(const char *name, bool *capa, const char **driver)
+{
+	struct rte_eth_dev_info info;
+	uint16_t p;
+
+	*capa = false;
+	*driver = "?";
+	if (rte_eth_dev_get_port_by_name(name, &p) != 0 || rte_eth_dev_info_get(p, &info) != 0)
+		return -ENODEV;
+	*driver = info.driver_name;
+	*capa = (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) != 0;
+	return 0;
+}
+
+int kbp_gen_port_clock_anchor(uint16_t port_id, struct kbp_gen_clock_anchor *a)
+{
+	struct kbp_gen_clock_sample s[KBP_GEN_CLOCK_SAMPLES];
+
+	for (uint32_t i = 0; i < KBP_GEN_CLOCK_SAMPLES; i++) {
+		/* _precise: a barrier keeps the clock read between the two TSC reads. */
+		s[i].tsc_before = rte_rdtsc_precise();
+		int r = rte_eth_read_clock(port_id, &s[i].nic);
+		s[i].tsc_after = rte_rdtsc_precise();
+		if (r != 0)
+			return r < 0 ? r : -EIO;
+	}
+	return kbp_gen_clock_anchor_pick(s, KBP_GEN_CLOCK_SAMPLES, a);
 }
 
 bool kbp_gen_port_link_up(uint16_t port_id)

@@ -3,7 +3,8 @@
 # kbpaxos-gen against kbp-fake-cluster over net_memif, on a private copy of conf/local.ini
 # (its own memif sockets and file prefixes, so a running local cluster is not touched):
 # leader discovery through NOT_LEADER hints, BUSY and lost replies with same-seq resends,
-# open and closed loop, and every request accounted for.  Exit 0 pass, 1 fail, 77 skip.
+# open and closed loop, every request accounted for, and the TSC chosen as the latency
+# clock (memif stamps nothing).  Exit 0 pass, 1 fail, 77 skip.
 # Usage: test_gen_fake.sh GEN FAKE CONF
 set -u
 gen=$1 fake=$2 conf=$3
@@ -52,7 +53,12 @@ assert r["ok"] + r["not_found"] > 0.9 * total, r
 assert e["redirects"] >= 1 and e["busy"] >= 1 and e["resends_timeout"] >= 1, e
 assert s["latency"]["all"]["count"] == r["total"], (s["latency"]["all"], r)
 assert s["batch_max"] >= 1 and e["cmds_sent"] > e["frames_tx"], e   # batching happened
+# memif has no RX timestamp offload: every reply timed by the TSC at poll, as always.
+assert s["timestamps"] == "tsc" and "no RX timestamp offload" in s["timestamps_why"], s
+assert e["replies_nic_time"] == 0 and e["replies_tsc_time"] == e["replies"] > 0, e
 PY
+grep -q '^kbpaxos-gen: latency clock: TSC (net_memif port .* has no RX timestamp offload)' \
+    "$tmp/out.txt" || fail "no line saying which latency clock is used"
 [ -s "$tmp/o1/run.hgrm" ] && [ -s "$tmp/o1/timeseries.csv" ] || fail "missing output files"
 
 # Open loop at a fixed rate, fixed target = the leader.
