@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Shared by the microbenchmark files: whether the EAL came up, and how to bow out if not.
+// Shared by the microbenchmark files: whether the EAL came up, how to bow out if not,
+// and the batch of puts that the wire, node and log benchmarks all carry.
 #ifndef KBP_MICRO_H
 #define KBP_MICRO_H
 
+#include <cstdint>
+#include <vector>
+
 #include <benchmark/benchmark.h>
+
+extern "C" {
+#include "kbp_types.h"
+}
 
 // Set by micro_main.cc before any benchmark runs.
 extern bool kbp_micro_eal_ok;
@@ -17,5 +25,27 @@ extern bool kbp_micro_eal_ok;
 			return;                                             \
 		}                                                           \
 	} while (0)
+
+// An encoded batch of count puts as clients send it and an ACCEPT carries it: 16-byte
+// keys ("k", zeros, then i in 3 decimal digits: distinct below 1000), 64-byte values,
+// client ids 1000 + i, seq 1.  seq_off holds where each command's seq lies (offset 8 of
+// the kbp_cmd.h layout) so a benchmark can renumber the batch without decoding it.
+struct kbp_micro_puts {
+	std::vector<uint8_t> bytes;
+	std::vector<uint32_t> seq_off;
+	uint32_t count = 0;
+	uint32_t len() const { return (uint32_t)bytes.size(); }
+};
+
+// False if an encode failed (it should not: the buffer is sized for the batch).
+bool kbp_micro_puts_build(kbp_micro_puts *b, uint32_t count);
+
+// Gives every command in the batch the same new seq: sessions dedupe by (client id,
+// seq), so a batch applied again must carry a fresh one.  A few stores, no decode.
+static inline void kbp_micro_puts_set_seq(kbp_micro_puts *b, uint64_t seq)
+{
+	for (uint32_t off : b->seq_off)
+		kbp_le64_store(b->bytes.data() + off, seq);
+}
 
 #endif

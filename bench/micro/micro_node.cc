@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The acceptor's step, as a follower's consensus lcore runs it per ACCEPT: kbp_node_recv
-// of an ACCEPT carrying a 64-command batch (64-byte puts) from the leader, kbp_node_flush
+// of an ACCEPT carrying a batch of 1 or 64 64-byte puts from the leader, kbp_node_flush
 // (one persist request out), kbp_node_persisted for it (the log reports it durable), and
 // kbp_node_flush again (the ACCEPTED goes out).  Each ACCEPT's commit index tells the
 // node the previous slots are chosen, so the learner also applies one batch to the
 // key-value store per iteration: this is the follower's whole per-slot CPU cost, minus
 // I/O and packet handling.
-#include <cstring>
-#include <vector>
-
 #include "kbp_micro.h"
 
 extern "C" {
-#include "kbp_cmd.h"
 #include "kbp_msg.h"
 #include "kbp_node.h"
 }
@@ -31,26 +27,11 @@ static void BM_acceptor_accept_persist_flush(benchmark::State &state)
 	}
 	kbp_node_start(n, 1000, false);
 
-	// count puts over 1024 keys, so the store stays small.
-	std::vector<uint8_t> batch(count * 128);
-	uint8_t key[16], val[64];
-	uint32_t len = 0;
-	std::memset(val, 0x5a, sizeof(val));
-	for (uint32_t i = 0; i < count; i++) {
-		std::memset(key, '0', sizeof(key));
-		key[0] = 'k';
-		key[13] = (uint8_t)('0' + (i / 100) % 10);
-		key[14] = (uint8_t)('0' + (i / 10) % 10);
-		key[15] = (uint8_t)('0' + i % 10);
-		kbp_cmd c = {};
-		c.client_id = 1000 + i;
-		c.seq = 1;
-		c.op = KBP_OP_PUT;
-		c.key_len = sizeof(key);
-		c.val_len = sizeof(val);
-		c.key = key;
-		c.val = val;
-		len += (uint32_t)kbp_cmd_encode(&c, batch.data() + len, (uint32_t)batch.size() - len);
+	kbp_micro_puts batch;
+	if (!kbp_micro_puts_build(&batch, count)) {
+		state.SkipWithError("kbp_cmd_encode failed");
+		kbp_node_free(n);
+		return;
 	}
 
 	kbp_msg m = {};
@@ -59,8 +40,8 @@ static void BM_acceptor_accept_persist_flush(benchmark::State &state)
 	m.to = 1;
 	m.ballot = kbp_ballot_make(1, 0);
 	m.count = count;
-	m.len = len;
-	m.payload = batch.data();
+	m.len = batch.len();
+	m.payload = batch.bytes.data();
 
 	uint64_t now = 2000, slot = 0, accepted = 0, persisted_id = 0;
 	kbp_update up;
@@ -68,12 +49,9 @@ static void BM_acceptor_accept_persist_flush(benchmark::State &state)
 		now += 1000;
 		m.slot = slot;
 		m.commit = slot;   // every earlier slot is chosen
-		// Sessions dedupe by (client id, seq): fresh seqs so every batch is applied.
-		for (uint32_t i = 0, off = 0; i < count; i++) {
-			kbp_le64_store(batch.data() + off + 8, slot + 1);
-			kbp_cmd c;
-			off += (uint32_t)kbp_cmd_decode(&c, batch.data() + off, len - off);
-		}
+		// Sessions dedupe by (client id, seq): fresh seqs so every batch is applied.  The
+		// one non-step work left in the loop: count 8-byte stores, no decode.
+		kbp_micro_puts_set_seq(&batch, slot + 1);
 		kbp_node_recv(n, &m, now);
 		kbp_node_flush(n, now, &up);
 		for (uint32_t i = 0; i < up.n_persist; i++)

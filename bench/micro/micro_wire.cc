@@ -10,7 +10,6 @@
 #include "kbp_micro.h"
 
 extern "C" {
-#include "kbp_cmd.h"
 #include "kbp_wire.h"
 }
 
@@ -44,40 +43,17 @@ void make_ctx(kbp_wire_ctx *ctx)
 	ctx->client.port = 7800;
 }
 
-// count 64-byte puts with 16-byte keys.
-std::vector<uint8_t> make_batch(uint32_t count)
-{
-	std::vector<uint8_t> buf(count * 128);
-	uint8_t key[16], val[64];
-	uint32_t off = 0;
-	std::memset(val, 0x5a, sizeof(val));
-	for (uint32_t i = 0; i < count; i++) {
-		std::memset(key, '0', sizeof(key));
-		key[0] = 'k';
-		key[15] = (uint8_t)('0' + i % 10);
-		kbp_cmd c = {};
-		c.client_id = 1000 + i;
-		c.seq = 1;
-		c.op = KBP_OP_PUT;
-		c.key_len = sizeof(key);
-		c.val_len = sizeof(val);
-		c.key = key;
-		c.val = val;
-		off += (uint32_t)kbp_cmd_encode(&c, buf.data() + off, (uint32_t)buf.size() - off);
-	}
-	buf.resize(off);
-	return buf;
-}
-
 void build(wire_fixture *f, uint8_t type, uint32_t count)
 {
 	make_ctx(&f->ctx);
-	std::vector<uint8_t> batch = make_batch(count);
+	kbp_micro_puts batch;
+	if (!kbp_micro_puts_build(&batch, count))
+		return;                      // frame_len stays 0: the benchmark skips
 	kbp_msg m = {};
 	m.type = type;
 	m.count = count;
-	m.len = (uint32_t)batch.size();
-	m.payload = batch.data();
+	m.len = batch.len();
+	m.payload = batch.bytes.data();
 	kbp_wire_addr src, dst;
 	if (type == KBP_MSG_CLIENT_REQ) {
 		m.from = KBP_NODE_CLIENT;
