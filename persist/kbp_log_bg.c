@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,9 +39,7 @@ static void *bg_main(void *arg)
 			break;
 		pthread_mutex_unlock(&bg->mu);
 		if (job == KBP_BG_SPARE)
-			bg->spare_err = kbp_log_spare_make(log->dirfd, log->dir, log->cfg.segment_bytes,
-							   &bg->spare_fd, bg->spare_msg,
-							   sizeof(bg->spare_msg));
+			bg->spare_err = kbp_log_spare_make_named(log, bg);
 		else
 			bg->snap.err = kbp_log_snap_files(log->dirfd, log->dir, &bg->snap, bg->snap_msg,
 							  sizeof(bg->snap_msg));
@@ -59,12 +58,18 @@ int kbp_log_bg_start(struct kbp_log *log)
 	int rc;
 
 	bg->spare_fd = -1;
+	bg->hdr_block = aligned_alloc(KBP_LOG_DATA_OFF, KBP_LOG_DATA_OFF);
+	if (bg->hdr_block == NULL)
+		return kbp_log_fail(log, ENOMEM, "log: out of memory for the helper's header block");
 	pthread_mutex_init(&bg->mu, NULL);
 	pthread_cond_init(&bg->wake, NULL);
 	pthread_cond_init(&bg->idle, NULL);
-	if ((rc = pthread_create(&bg->thread, NULL, bg_main, log)) != 0)
+	if ((rc = pthread_create(&bg->thread, NULL, bg_main, log)) != 0) {
+		free(bg->hdr_block);
+		bg->hdr_block = NULL;
 		return kbp_log_fail(log, rc, "log %s: cannot start the helper thread: %s", log->dir,
 				    strerror(rc));
+	}
 	pthread_setname_np(bg->thread, "kbp-log-helper");
 	bg->running = true;
 	return 0;
@@ -87,6 +92,8 @@ void kbp_log_bg_stop(struct kbp_log *log)
 	pthread_cond_destroy(&bg->idle);
 	pthread_cond_destroy(&bg->wake);
 	pthread_mutex_destroy(&bg->mu);
+	free(bg->hdr_block);
+	bg->hdr_block = NULL;
 }
 
 void kbp_log_bg_request(struct kbp_log *log, unsigned job)
@@ -99,6 +106,13 @@ void kbp_log_bg_request(struct kbp_log *log, unsigned job)
 	bg->todo |= job;
 	pthread_cond_signal(&bg->wake);
 	pthread_mutex_unlock(&bg->mu);
+}
+
+void kbp_log_bg_request_spare(struct kbp_log *log, uint64_t seq)
+{
+	log->bg.spare_seq = seq;              /* published to the helper by the mutex */
+	log->bg.spare_promised = log->promised;
+	kbp_log_bg_request(log, KBP_BG_SPARE);
 }
 
 bool kbp_log_bg_done(struct kbp_log *log, unsigned job)
@@ -140,6 +154,8 @@ int kbp_log_spare_collect(struct kbp_log *log)
 	if (bg->spare_err)
 		return kbp_log_fail(log, bg->spare_err, "%s", bg->spare_msg);
 	log->spare_fd = bg->spare_fd;
+	log->spare_seq = bg->spare_seq;
+	log->spare_promised = bg->spare_promised;
 	bg->spare_fd = -1;
 	log->stats.segments_created++;
 	return 0;

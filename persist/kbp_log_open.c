@@ -154,6 +154,34 @@ int kbp_log_spare_make(int dirfd, const char *dir, uint64_t total, int *fdp, cha
 	return 0;
 }
 
+int kbp_log_spare_make_named(const struct kbp_log *log, struct kbp_log_bg *bg)
+{
+	struct kbp_log_seg_hdr h = {
+		.version = KBP_LOG_VERSION, .seq = bg->spare_seq, .promised = bg->spare_promised,
+		.write_bytes_max = log->cfg.write_bytes_max, .align = log->align,
+	};
+	char name[64];
+	int fd, rc;
+
+	if ((rc = kbp_log_spare_make(log->dirfd, log->dir, log->cfg.segment_bytes, &fd, bg->spare_msg,
+				     sizeof(bg->spare_msg))) != 0)
+		return rc;
+	memset(bg->hdr_block, 0, KBP_LOG_DATA_OFF);
+	kbp_log_seg_hdr_encode(bg->hdr_block, &h);
+	snprintf(name, sizeof(name), "seg-%016llx.log", (unsigned long long)h.seq);
+	/* The header stays durable before the name: a crash leaves seg.tmp or a valid empty segment. */
+	if (pwrite(fd, bg->hdr_block, KBP_LOG_DATA_OFF, 0) != (ssize_t)KBP_LOG_DATA_OFF || fdatasync(fd) < 0 ||
+	    renameat(log->dirfd, KBP_LOG_SPARE_NAME, log->dirfd, name) < 0 || fsync(log->dirfd) < 0) {
+		rc = errno ? errno : EIO;
+		close(fd);
+		snprintf(bg->spare_msg, sizeof(bg->spare_msg), "log %.300s: installing the next segment "
+			 "%s failed: %s", log->dir, name, strerror(rc));
+		return rc;
+	}
+	bg->spare_fd = fd;
+	return 0;
+}
+
 int kbp_log_spare_prepare(struct kbp_log *log)
 {
 	int fd, rc;
@@ -184,15 +212,21 @@ int kbp_log_spare_activate(struct kbp_log *log, uint64_t seq)
 	if (log->nsegs == log->cfg.segments_max)
 		return kbp_log_fail(log, ENOSPC, "log %s holds segments_max=%u segments: write a snapshot "
 				    "so old segments can be deleted", log->dir, log->cfg.segments_max);
-	memset(log->block, 0, KBP_LOG_DATA_OFF);
-	kbp_log_seg_hdr_encode(log->block, &h);
-	if (pwrite(fd, log->block, KBP_LOG_DATA_OFF, 0) != (ssize_t)KBP_LOG_DATA_OFF || fdatasync(fd) < 0) {
-		rc = errno ? errno : EIO;
-		return kbp_log_fail(log, rc, "log %s: writing the header of segment %llu failed: %s",
-				    log->dir, (unsigned long long)seq, strerror(rc));
-	}
+	assert(log->spare_seq == 0 || log->spare_seq == seq);
 	snprintf(name, sizeof(name), "seg-%016llx.log", (unsigned long long)seq);
-	if (renameat(log->dirfd, KBP_LOG_SPARE_NAME, log->dirfd, name) < 0 || fsync(log->dirfd) < 0) {
+	/* A helper-made spare is installed already; its header is rewritten only if a promise
+	 * was made since (every header must repeat the promised ballot). */
+	if (log->spare_seq == 0 || log->spare_promised != log->promised) {
+		memset(log->block, 0, KBP_LOG_DATA_OFF);
+		kbp_log_seg_hdr_encode(log->block, &h);
+		if (pwrite(fd, log->block, KBP_LOG_DATA_OFF, 0) != (ssize_t)KBP_LOG_DATA_OFF || fdatasync(fd) < 0) {
+			rc = errno ? errno : EIO;
+			return kbp_log_fail(log, rc, "log %s: writing the header of segment %llu failed: %s",
+					    log->dir, (unsigned long long)seq, strerror(rc));
+		}
+	}
+	if (log->spare_seq == 0 &&
+	    (renameat(log->dirfd, KBP_LOG_SPARE_NAME, log->dirfd, name) < 0 || fsync(log->dirfd) < 0)) {
 		rc = errno;
 		return kbp_log_fail(log, rc, "log %s: installing %s failed: %s", log->dir, name, strerror(rc));
 	}
@@ -205,6 +239,7 @@ int kbp_log_spare_activate(struct kbp_log *log, uint64_t seq)
 		close(log->seg_fd);
 	log->seg_fd = fd;
 	log->spare_fd = -1;
+	log->spare_seq = 0;
 	log->segs[log->nsegs++] = (struct kbp_log_seg){ .seq = seq, .slot_end = 0 };
 	/* An empty write position: the first record goes right after the header block. */
 	log->buf[log->cur].off = KBP_LOG_DATA_OFF;

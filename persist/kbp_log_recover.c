@@ -300,6 +300,53 @@ static int judge_end(struct scan *s, const char *name, size_t len, size_t pos, b
 	return log->cfg.read_only ? 0 : zero_tail(log, name, pos, dirty_end);
 }
 
+/* Holds no record (a spare the helper thread made and named, never written)? */
+static bool seg_empty(const struct kbp_log *log, uint64_t seq)
+{
+	char name[64];
+	uint8_t first[8];
+	bool empty = false;
+	int fd;
+
+	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".log", seq);
+	fd = openat(log->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;            /* scan_segment reports it */
+	if (pread(fd, first, sizeof(first), KBP_LOG_DATA_OFF) == (ssize_t)sizeof(first))
+		empty = kbp_le64_load(first) == 0;
+	close(fd);
+	return empty;
+}
+
+/*
+ * The newest segment holds no record (the helper made it ahead of a rollover): it is as
+ * fresh as a new one, so this session writes there, under a header that repeats the
+ * promised ballot, and keeps the spare made at open for the next rollover.
+ */
+static int reuse_empty_segment(struct kbp_log *log, uint64_t seq)
+{
+	char name[64];
+	int fd, rc, spare = log->spare_fd;
+
+	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".log", seq);
+	fd = openat(log->dirfd, name, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return kbp_log_fail(log, errno, "log %s: cannot reopen %s: %s", log->dir, name, strerror(errno));
+	assert(log->nsegs > 0 && log->segs[log->nsegs - 1].seq == seq);
+	log->nsegs--;                        /* activation lists it again */
+	log->spare_fd = fd;
+	log->spare_seq = seq;
+	log->spare_promised = UINT64_MAX;    /* always rewrite the header */
+	rc = kbp_log_spare_activate(log, seq);
+	if (rc < 0) {
+		close(fd);
+		log->nsegs++;
+	}
+	log->spare_fd = spare;
+	log->spare_seq = 0;
+	return rc;
+}
+
 static int scan_segment(struct scan *s, uint64_t seq, bool last)
 {
 	struct kbp_log *log = s->log;
@@ -364,16 +411,26 @@ int kbp_log_recover(struct kbp_log *log, const struct kbp_log_recover_ops *ops, 
 	if (has_snap && (rc = load_snapshot(&s, snap_upto)) < 0)
 		goto out;
 	log->snap_upto = has_snap ? snap_upto : 0;
+	/*
+	 * A torn tail is allowed in the segment written last: the newest one holding records.
+	 * Empty segments after it are spares the helper installed ahead of a rollover.
+	 */
+	size_t tail_from = nseg;
+	while (tail_from > 1 && seg_empty(log, segs[tail_from - 1]))
+		tail_from--;
 	for (size_t i = 0; i < nseg; i++)
-		if ((rc = scan_segment(&s, segs[i], i + 1 == nseg)) < 0)
+		if ((rc = scan_segment(&s, segs[i], i + 1 >= tail_from)) < 0)
 			goto out;
 	if (stats)
 		stats->promised = log->promised;
 	if (!log->cfg.read_only) {
 		/* Each session writes into a fresh segment, so every older one is closed. */
-		if ((rc = kbp_log_spare_activate(log, nseg ? segs[nseg - 1] + 1 : 1)) < 0)
+		if (tail_from < nseg)
+			rc = reuse_empty_segment(log, segs[nseg - 1]);
+		else if ((rc = kbp_log_spare_activate(log, nseg ? segs[nseg - 1] + 1 : 1)) == 0)
+			kbp_log_bg_request_spare(log, log->segs[log->nsegs - 1].seq + 1);   /* off our thread */
+		if (rc < 0)
 			goto out;
-		kbp_log_bg_request(log, KBP_BG_SPARE);   /* the next spare, off the owner's thread */
 	}
 	log->recovered = true;
 out:

@@ -129,7 +129,7 @@ static int rollover(struct kbp_log *log)
 		return stop(log, rc);
 	if ((rc = kbp_log_spare_activate(log, cur_seq(log) + 1)) < 0)
 		return stop(log, rc);
-	kbp_log_bg_request(log, KBP_BG_SPARE);
+	kbp_log_bg_request_spare(log, cur_seq(log) + 1);
 	log->stats.rollovers++;
 	log->stats.last_rollover_ns = kbp_log_now_ns() - t0;
 	return 0;
