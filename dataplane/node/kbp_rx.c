@@ -14,14 +14,17 @@ void kbp_idle(bool adaptive, unsigned *idle_iters)
 {
 	if (!adaptive)
 		return;              /* busy polling: a dedicated core, lowest latency */
-	/* Spin, then pause, then sleep briefly: lets several processes share a small box. */
+	/*
+	 * A few empty polls, then a short sleep: lets several processes share a small box.
+	 * Spinning longer is worse there, not better: measured on the 2-core VM with 7
+	 * polling threads, spinning 256 polls plus 2048 pauses before sleeping kept the CPUs
+	 * busy with idle threads, so a woken thread waited for a core; one request in flight
+	 * took 7.7 ms (p50) and saturation was ~45k/s.  Sleeping after 8 empty polls: 2.2 ms
+	 * and 75-85k/s.  On dedicated cores use idle = busy.
+	 */
 	unsigned n = ++*idle_iters;
-	if (n < 256)
+	if (n < 8)
 		return;
-	if (n < 2048) {
-		rte_pause();
-		return;
-	}
 	struct timespec ts = { 0, 20000 };
 	nanosleep(&ts, NULL);
 }
