@@ -77,14 +77,8 @@ fail:
 
 void kbp_kv_prefault(struct kbp_kv *kv)
 {
-	volatile uint8_t *b = (volatile uint8_t *)kv->slots;
-	size_t len = ((size_t)kv->key_mask + 1) * sizeof(*kv->slots);
-	for (size_t off = 0; off < len; off += 4096)
-		b[off] = 0;
-	b = (volatile uint8_t *)kv->sessions;
-	len = ((size_t)kv->client_mask + 1) * sizeof(*kv->sessions);
-	for (size_t off = 0; off < len; off += 4096)
-		b[off] = 0;
+	kbp_touch_pages(kv->slots, ((size_t)kv->key_mask + 1) * sizeof(*kv->slots));
+	kbp_touch_pages(kv->sessions, ((size_t)kv->client_mask + 1) * sizeof(*kv->sessions));
 }
 
 void kbp_kv_free(struct kbp_kv *kv)

@@ -123,25 +123,17 @@ struct kbp_node *kbp_node_new(const struct kbp_node_config *cfg)
 	return n;
 }
 
-/* Write one byte per 4 KiB page; 0 keeps calloc'd memory as it was. */
-static void touch_pages(void *p, size_t len)
-{
-	volatile uint8_t *b = p;
-	for (size_t off = 0; off < len; off += 4096)
-		b[off] = 0;
-}
-
 void kbp_node_prefault(struct kbp_node *n)
 {
-	touch_pages(n->log, (size_t)n->cfg.log_slots * sizeof(*n->log));
-	touch_pages(n->values, (size_t)n->cfg.log_slots * n->cfg.batch_bytes_max);
-	touch_pages(n->queue, n->cfg.queue_bytes);
-	touch_pages(n->held, n->held_cap * sizeof(*n->held));
-	touch_pages(n->out, n->out_cap * sizeof(*n->out));
-	touch_pages(n->pq, n->pq_cap * sizeof(*n->pq));
-	touch_pages(n->rep, n->rep_cap * sizeof(*n->rep));
-	touch_pages(n->rep_arena, n->rep_arena_cap);
-	touch_pages(n->arena, n->arena_cap);
+	kbp_touch_pages(n->log, (size_t)n->cfg.log_slots * sizeof(*n->log));
+	kbp_touch_pages(n->values, (size_t)n->cfg.log_slots * n->cfg.batch_bytes_max);
+	kbp_touch_pages(n->queue, n->cfg.queue_bytes);
+	kbp_touch_pages(n->held, n->held_cap * sizeof(*n->held));
+	kbp_touch_pages(n->out, n->out_cap * sizeof(*n->out));
+	kbp_touch_pages(n->pq, n->pq_cap * sizeof(*n->pq));
+	kbp_touch_pages(n->rep, n->rep_cap * sizeof(*n->rep));
+	kbp_touch_pages(n->rep_arena, n->rep_arena_cap);
+	kbp_touch_pages(n->arena, n->arena_cap);
 	kbp_kv_prefault(n->kv);
 }
 

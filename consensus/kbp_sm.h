@@ -16,6 +16,14 @@ void kbp_kv_free(struct kbp_kv *kv);
 /* Touch the tables' pages now rather than under load (see kbp_node_prefault). */
 void kbp_kv_prefault(struct kbp_kv *kv);
 
+/* Write one byte per 4 KiB page; 0 keeps calloc'd memory as it was. */
+static inline void kbp_touch_pages(void *p, size_t len)
+{
+	volatile uint8_t *b = p;
+	for (size_t off = 0; off < len; off += 4096)
+		b[off] = 0;
+}
+
 /*
  * Applies one chosen command.  Fills *r (its value points into the store and stays
  * valid until the next apply).  Returns true if the command was new, false if it was a

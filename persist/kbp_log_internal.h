@@ -3,7 +3,9 @@
 #ifndef KBP_LOG_INTERNAL_H
 #define KBP_LOG_INTERNAL_H
 
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <liburing.h>
 
@@ -12,6 +14,12 @@
 
 #define KBP_LOG_SPARE_NAME "seg.tmp"
 #define KBP_LOG_SNAP_TMP "snap.tmp"
+
+/* seg-<seq, 16 hex digits>.log: the name of segment `seq` (63 bytes at most). */
+static inline void kbp_log_seg_name(char name[64], uint64_t seq)
+{
+	snprintf(name, 64, "seg-%016" PRIx64 ".log", seq);
+}
 /* KBP_PERSIST_SNAPSHOT in consensus/kbp_node.h: a snapshot from a peer, value = image. */
 
 /*

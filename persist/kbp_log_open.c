@@ -168,7 +168,7 @@ int kbp_log_spare_make_named(const struct kbp_log *log, struct kbp_log_bg *bg)
 		return rc;
 	memset(bg->hdr_block, 0, KBP_LOG_DATA_OFF);
 	kbp_log_seg_hdr_encode(bg->hdr_block, &h);
-	snprintf(name, sizeof(name), "seg-%016llx.log", (unsigned long long)h.seq);
+	kbp_log_seg_name(name, h.seq);
 	/* The header stays durable before the name: a crash leaves seg.tmp or a valid empty segment. */
 	if (pwrite(fd, bg->hdr_block, KBP_LOG_DATA_OFF, 0) != (ssize_t)KBP_LOG_DATA_OFF || fdatasync(fd) < 0 ||
 	    renameat(log->dirfd, KBP_LOG_SPARE_NAME, log->dirfd, name) < 0 || fsync(log->dirfd) < 0) {
@@ -213,7 +213,7 @@ int kbp_log_spare_activate(struct kbp_log *log, uint64_t seq)
 		return kbp_log_fail(log, ENOSPC, "log %s holds segments_max=%u segments: write a snapshot "
 				    "so old segments can be deleted", log->dir, log->cfg.segments_max);
 	assert(log->spare_seq == 0 || log->spare_seq == seq);
-	snprintf(name, sizeof(name), "seg-%016llx.log", (unsigned long long)seq);
+	kbp_log_seg_name(name, seq);
 	/* A helper-made spare is installed already; its header is rewritten only if a promise
 	 * was made since (every header must repeat the promised ballot). */
 	if (log->spare_seq == 0 || log->spare_promised != log->promised) {

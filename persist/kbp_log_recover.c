@@ -308,7 +308,7 @@ static bool seg_empty(const struct kbp_log *log, uint64_t seq)
 	bool empty = false;
 	int fd;
 
-	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".log", seq);
+	kbp_log_seg_name(name, seq);
 	fd = openat(log->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;            /* scan_segment reports it */
@@ -328,7 +328,7 @@ static int reuse_empty_segment(struct kbp_log *log, uint64_t seq)
 	char name[64];
 	int fd, rc, spare = log->spare_fd;
 
-	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".log", seq);
+	kbp_log_seg_name(name, seq);
 	fd = openat(log->dirfd, name, O_RDWR | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)
 		return kbp_log_fail(log, errno, "log %s: cannot reopen %s: %s", log->dir, name, strerror(errno));
@@ -356,7 +356,7 @@ static int scan_segment(struct scan *s, uint64_t seq, bool last)
 	size_t len, pos;
 	int rc;
 
-	snprintf(name, sizeof(name), "seg-%016" PRIx64 ".log", seq);
+	kbp_log_seg_name(name, seq);
 	if ((rc = read_file(s, name, &len)) < 0)
 		return rc;
 	if (len < KBP_LOG_DATA_OFF || kbp_log_seg_hdr_decode(s->buf, &h) < 0)

@@ -85,7 +85,7 @@ int kbp_log_snap_files(int dirfd, const char *dir, struct kbp_log_snap_job *job,
 	while (job->dropped < job->drop) {
 		char seg[64];
 
-		snprintf(seg, sizeof(seg), "seg-%016" PRIx64 ".log", job->drop_first_seq + job->dropped);
+		kbp_log_seg_name(seg, job->drop_first_seq + job->dropped);
 		if (unlinkat(dirfd, seg, 0) < 0 && errno != ENOENT)
 			break;   /* harmless: a kept segment is replayed and ignored below the snapshot */
 		job->dropped++;
