@@ -27,7 +27,9 @@ const char *kbp_op_name(unsigned op)
 const char *kbp_status_name(unsigned st)
 {
 	static const char *const names[] = { "OK", "NOT_FOUND", "CAS_FAILED", "NOT_LEADER",
-					     "BUSY", "FULL", "INVALID" };
+					     "BUSY", "FULL", "INVALID", "STALE",
+					     "SESSION_EXPIRED", "TOO_BIG" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) == KBP_ST_COUNT, "one name per status");
 	return st < KBP_ST_COUNT ? names[st] : "?";
 }
 

@@ -44,6 +44,9 @@ enum kbp_status {
 	KBP_ST_BUSY = 4,          /* queues full: retry later with the same seq */
 	KBP_ST_FULL = 5,          /* key-value store or client table full */
 	KBP_ST_INVALID = 6,       /* malformed command */
+	KBP_ST_STALE = 7,         /* seq below the client's latest: not executed now, no answer kept */
+	KBP_ST_SESSION_EXPIRED = 8, /* no session for this client id (never registered or expired): not executed */
+	KBP_ST_TOO_BIG = 9,       /* the answer's value cannot fit one frame on the client's link */
 	KBP_ST_COUNT
 };
 

@@ -789,6 +789,45 @@ uint32_t kbp_config_frame_max(const struct kbp_cluster_config *c)
 	return c->mtu + KBP_WIRE_ETH_SIZE;
 }
 
+/* FNV-1a 64 over little-endian fields: small, stable, and easy to recompute elsewhere. */
+static uint64_t digest_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t digest_u64(uint64_t h, uint64_t v)
+{
+	uint8_t b[8];
+	kbp_le64_store(b, v);
+	return digest_bytes(h, b, sizeof(b));
+}
+
+uint64_t kbp_config_digest(const struct kbp_cluster_config *c)
+{
+	uint64_t h = 14695981039346656037ull;
+	h = digest_bytes(h, "kbpaxos-config-v1", 17);
+	h = digest_u64(h, c->id);
+	h = digest_u64(h, c->nodes);
+	for (unsigned i = 0; i < c->nodes; i++) {
+		const struct kbp_config_host *n = &c->node[i];
+		h = digest_bytes(h, n->mac, 6);
+		h = digest_u64(h, n->ip);
+		h = digest_u64(h, n->port);
+		h = digest_u64(h, n->client_port);
+	}
+	h = digest_u64(h, c->leases);
+	h = digest_u64(h, c->lease_ms);
+	h = digest_u64(h, c->max_drift_ppm);
+	h = digest_u64(h, c->batch_cmds_max);
+	h = digest_u64(h, c->batch_bytes_max);
+	h = digest_u64(h, c->clients_max);
+	h = digest_u64(h, c->kv_keys_max);
+	return h;
+}
+
 const struct kbp_config_host *kbp_config_host(const struct kbp_cluster_config *c, unsigned self)
 {
 	assert(self < c->nodes || self == KBP_NODE_CLIENT);

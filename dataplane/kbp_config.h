@@ -128,6 +128,17 @@ bool kbp_config_hugepages_available(void);
  */
 uint32_t kbp_config_frame_max(const struct kbp_cluster_config *c);
 
+/*
+ * A digest of the safety-relevant part of the config, the part every node must agree
+ * on: cluster id, node count, every node's MAC, IP, peer and client port, leases,
+ * lease_ms, max_drift_ppm, batch_cmds_max, batch_bytes_max, clients_max and
+ * kv_keys_max (the state machine must decide alike on every replica).  FNV-1a 64 over
+ * the string "kbpaxos-config-v1" then each field as a little-endian u64 (MACs as their
+ * 6 bytes), in that order (docs/CONFIG.md).  Lcores, devices, paths and timers are
+ * local choices and not part of it.
+ */
+uint64_t kbp_config_digest(const struct kbp_cluster_config *c);
+
 /* The section of node self, or of the generator for KBP_NODE_CLIENT. */
 const struct kbp_config_host *kbp_config_host(const struct kbp_cluster_config *c, unsigned self);
 

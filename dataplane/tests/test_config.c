@@ -256,6 +256,37 @@ static void test_shipped_configs(void **state)
 		"-a", "0000:03:00.0", NULL });
 }
 
+/*
+ * The digest of conf/local.ini, computed independently from the recipe in docs/CONFIG.md
+ * ("The config digest") with a few lines of Python, so the document is checked too.
+ * Safety-relevant fields change it; local choices do not.
+ */
+static void test_config_digest(void **state)
+{
+	(void)state;
+	const char *root = getenv("KBP_SOURCE_ROOT");
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/conf/local.ini", root ? root : ".");
+	if (kbp_config_load(p, &cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	uint64_t d = kbp_config_digest(&cfg);
+	assert_int_equal(d, 0x410c54c26ff72824ull);
+	struct kbp_cluster_config c2 = cfg;
+	snprintf(c2.node[1].lcores, sizeof(c2.node[1].lcores), "3-4");
+	snprintf(c2.node[1].log_dir, sizeof(c2.node[1].log_dir), "/elsewhere");
+	c2.election_timeout_ms++;
+	assert_int_equal(kbp_config_digest(&c2), d);
+	c2.lease_ms++;
+	assert_int_not_equal(kbp_config_digest(&c2), d);
+	c2 = cfg;
+	c2.node[2].ip++;
+	assert_int_not_equal(kbp_config_digest(&c2), d);
+	c2 = cfg;
+	c2.nodes = 2;
+	assert_int_not_equal(kbp_config_digest(&c2), d);
+}
+
 static void test_syntax_variants(void **state)
 {
 	(void)state;
@@ -421,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_node_config_and_wire_ctx),
 		cmocka_unit_test(test_eal_args),
 		cmocka_unit_test(test_shipped_configs),
+		cmocka_unit_test(test_config_digest),
 		cmocka_unit_test(test_syntax_variants),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_file_errors),
