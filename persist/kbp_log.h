@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kbp_log: the acceptor's durable log.  One directory per node holds preallocated segment
- * files of CRC32C-framed records (promise, accept, commit) and at most one current
- * snapshot.  Writes go through io_uring with O_DIRECT and RWF_DSYNC; everything appended
+ * files of CRC32C-framed records (promise, accept, commit), at most one current
+ * snapshot, and an identity file that says whose log it is (cluster, node, config
+ * digest) and which segments and snapshot make it up.  Writes go through io_uring with O_DIRECT and RWF_DSYNC; everything appended
  * between two writes leaves in one write (group commit) and the owner learns
  * "durable up to id" by polling, never blocking.  Format: docs/PERSIST.md.
  *
@@ -11,17 +12,23 @@
  *     loop { kbp_log_append ...; kbp_log_submit; kbp_log_poll -> kbp_node_persisted }
  *   -> kbp_log_close
  * append/submit/poll never allocate and never block (except a segment rollover, which
- * preallocates the next spare segment synchronously; see docs/PERSIST.md).
+ * waits for the helper thread if the next spare segment is not ready; docs/PERSIST.md).
  *
  * Return values: 0 (or a count) on success, a negative errno on failure, with a sentence
  * in kbp_log_strerror() that names the file and offset where there is one.
- *   -EINVAL      bad config or argument; filesystem without O_DIRECT
- *   -ENOENT, -ENOTDIR, -EACCES ...   the directory (from the system call)
+ *   -EINVAL      bad config or argument; filesystem without O_DIRECT; tmpfs or ramfs
+ *   -ENOENT      open: no log in the directory (or no directory) and cfg.create is not set
+ *   -EEXIST      open with cfg.create: the directory already holds a log
+ *   -ENOTEMPTY   the directory holds files that are not part of a kbpaxos log
+ *   -EBUSY       open: another process (a node, a tool writing) has the log open
+ *   -EXDEV       the log belongs to another cluster or node, or to another config digest
+ *   -ENOTDIR, -EACCES ...   the directory (from the system call)
  *   -ENOSPC      disk full while preallocating a segment or writing a snapshot
  *   -EAGAIN      append: the next write's buffer (or segment) is full; poll/wait, retry
  *   -EMSGSIZE    append: one record larger than a write can hold
- *   -EBADMSG     recovery: checksum or framing failure before the tail (corruption)
- *   -EPROTONOSUPPORT  recovery: the log was written by a newer format version
+ *   -EBADMSG     recovery: checksum or framing failure before the tail (corruption); a
+ *                segment missing, of the wrong size or from elsewhere; a missing snapshot
+ *   -EPROTONOSUPPORT  the log was written by another format version (newer, or 1)
  *   -EIO (or the write's own errno)  a write failed or was short: the log is stopped
  */
 #ifndef KBP_LOG_H
@@ -36,7 +43,18 @@
 struct kbp_log;
 
 struct kbp_log_config {
-	const char *dir;             /* existing directory; must support O_DIRECT */
+	const char *dir;             /* existing directory; must support O_DIRECT, not tmpfs */
+	/* Whose log (docs/PERSIST.md "Identity"): written into every header, checked at open. */
+	uint32_t cluster_id;         /* [cluster] id */
+	uint32_t node_id;            /* this node */
+	uint64_t config_digest;      /* kbp_config_digest() of the cluster config */
+	/*
+	 * A first start (kbpaxosd --init) or a rebuild (--rebuild): make a new, empty log in
+	 * a directory that holds none (empty but for lost+found).  Without it, a directory
+	 * with no log is an error, never a blank acceptor; with it, one that holds a log is.
+	 */
+	bool create;
+	bool adopt_identity;         /* read_only tools: take cluster, node, digest from the log */
 	uint64_t segment_bytes;      /* segment file size, multiple of 4096, >= 64 KiB */
 	uint32_t write_bytes_max;    /* largest single group-commit write, multiple of 4096 */
 	uint32_t segments_max;       /* segments kept before a snapshot must truncate (bounds memory) */
@@ -49,14 +67,18 @@ struct kbp_log_config {
 void kbp_log_config_default(struct kbp_log_config *cfg);
 
 /*
- * Checks the config and the directory, probes O_DIRECT and the alignment, allocates and
- * registers every buffer, and (unless read_only) preallocates the spare segment by
- * writing zeros.  On failure *out is NULL and err (if not NULL) holds the reason.
+ * Checks the config and the directory, reads the identity file and compares it with
+ * cfg (or, with cfg.create, makes sure there is none and writes one), locks the
+ * directory (flock on kbpaxos.lock, held until kbp_log_close; not taken read_only),
+ * probes O_DIRECT and the alignment, allocates and registers every buffer, and (unless
+ * read_only) preallocates the spare segment by writing zeros.  On failure *out is NULL
+ * and err (if not NULL) holds the reason.
  */
 int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *err, size_t errlen);
 
 /* Recovery callbacks, called oldest first.  Buffers are valid only during the call. */
 struct kbp_log_recover_ops {
+	void (*on_segment)(void *arg, uint64_t seq);   /* before the records of segment seq */
 	void (*on_snapshot)(void *arg, const uint8_t *buf, uint64_t len, uint64_t upto_slot);
 	void (*on_promise)(void *arg, uint64_t ballot);
 	void (*on_accept)(void *arg, uint64_t slot, uint64_t ballot, uint32_t count,
@@ -72,10 +94,14 @@ struct kbp_log_recover_stats {
 	uint64_t snapshot_upto;      /* 0 if there was no snapshot */
 	uint64_t torn_bytes;         /* bytes discarded after the last whole record */
 	char tail_note[160];         /* what was truncated, empty if nothing */
+	uint32_t leftovers;          /* files an interrupted snapshot left (ignored; removed unless read_only) */
 };
 
 /*
- * Replays the newest snapshot, then every record, oldest first.  A torn or zero-filled
+ * First checks that the directory holds the whole log its identity file describes:
+ * every segment from first_seq to last_seq, each with this log's identity and its full
+ * size, and the snapshot it starts from; anything else is refused, naming the file.
+ * Then replays that snapshot, then every record, oldest first.  A torn or zero-filled
  * tail after the last whole record of the newest segment is discarded (zeroed on disk
  * unless read_only) and described in stats->tail_note (and on stderr unless quiet).
  * Then (unless read_only) a fresh segment is made current: each session writes into a
@@ -141,6 +167,15 @@ bool kbp_log_snapshot_busy(const struct kbp_log *log);
 
 /* Stops using the log; waits for a write in flight.  NULL is allowed. */
 void kbp_log_close(struct kbp_log *log);
+
+/* Whose log this is, and the segments and snapshot that make it up (as at open/recovery). */
+struct kbp_log_identity {
+	uint32_t cluster_id, node_id;
+	uint64_t config_digest;
+	uint64_t first_seq, last_seq;     /* oldest and newest segment; last 0: none yet */
+	uint64_t snap_upto;               /* the snapshot the log starts from, 0 if none */
+};
+void kbp_log_get_identity(const struct kbp_log *log, struct kbp_log_identity *out);
 
 /* The last error as a sentence ("" if none). */
 const char *kbp_log_strerror(const struct kbp_log *log);

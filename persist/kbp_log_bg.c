@@ -8,7 +8,8 @@
  * election at every rollover under load).  The helper does that work with its own file
  * descriptors and reports through a done mask; the owner collects results on its own
  * thread, so every piece of log state keeps a single writer.  The helper touches only
- * the job fields below, the directory fd and files the owner no longer uses.
+ * the job fields below, the directory fd and files the owner no longer uses, and it is
+ * the only writer of the identity file once recovery has handed it over (bg->ident).
  *
  * The owner checks for results with one atomic load; it takes the mutex only to hand
  * over a job (once per segment or snapshot) or to wait for one it cannot do without.
@@ -41,8 +42,7 @@ static void *bg_main(void *arg)
 		if (job == KBP_BG_SPARE)
 			bg->spare_err = kbp_log_spare_make_named(log, bg);
 		else
-			bg->snap.err = kbp_log_snap_files(log->dirfd, log->dir, &bg->snap, bg->snap_msg,
-							  sizeof(bg->snap_msg));
+			bg->snap.err = kbp_log_snap_files(log, bg);
 		pthread_mutex_lock(&bg->mu);
 		bg->todo &= ~job;
 		__atomic_or_fetch(&bg->done, job, __ATOMIC_RELEASE);
@@ -145,10 +145,11 @@ int kbp_log_spare_collect(struct kbp_log *log)
 {
 	struct kbp_log_bg *bg = &log->bg;
 
-	if (log->spare_fd >= 0)
-		return 0;
-	if (!(log->bg_pending & KBP_BG_SPARE))
-		return kbp_log_spare_prepare(log);
+	/*
+	 * Recovery and every rollover ask the helper for the next spare: a segment made here
+	 * would hold records before the identity file (the helper's to write) recorded it.
+	 */
+	assert(log->spare_fd < 0 && (log->bg_pending & KBP_BG_SPARE));
 	kbp_log_bg_wait(log, KBP_BG_SPARE);
 	kbp_log_bg_collect(log, KBP_BG_SPARE);
 	if (bg->spare_err)

@@ -14,11 +14,31 @@
 
 #define KBP_LOG_SPARE_NAME "seg.tmp"
 #define KBP_LOG_SNAP_TMP "snap.tmp"
+#define KBP_LOG_IDENT_NAME "kbpaxos.id"
+#define KBP_LOG_IDENT_TMP "kbpaxos.id.tmp"
+#define KBP_LOG_LOCK_NAME "kbpaxos.lock"
+
+/* What a name in a log directory is (kbp_log_name_kind). */
+enum kbp_log_name {
+	KBP_NAME_SEG,                /* seg-<16 hex>.log, *v = seq */
+	KBP_NAME_SNAP,               /* snap-<16 hex>.snap, *v = upto */
+	KBP_NAME_IDENT,
+	KBP_NAME_OURS,               /* the lock file, a temp file of ours, ".", ".." */
+	KBP_NAME_LOST_FOUND,         /* a filesystem's own: a log may own a whole mount */
+	KBP_NAME_OTHER,              /* not part of a kbpaxos log */
+};
+enum kbp_log_name kbp_log_name_kind(const char *name, uint64_t *v);
 
 /* seg-<seq, 16 hex digits>.log: the name of segment `seq` (63 bytes at most). */
 static inline void kbp_log_seg_name(char name[64], uint64_t seq)
 {
 	snprintf(name, 64, "seg-%016" PRIx64 ".log", seq);
+}
+
+/* snap-<upto, 16 hex digits>.snap. */
+static inline void kbp_log_snap_name(char name[64], uint64_t upto)
+{
+	snprintf(name, 64, "snap-%016" PRIx64 ".snap", upto);
 }
 /* KBP_PERSIST_SNAPSHOT in consensus/kbp_node.h: a snapshot from a peer, value = image. */
 
@@ -46,8 +66,9 @@ struct kbp_log_snap_job {
 	uint64_t len, upto;
 	uint64_t old_upto;           /* the snapshot it replaces, 0 if none */
 	uint64_t drop_first_seq;     /* the oldest segment */
-	uint32_t drop;               /* segments to delete, oldest first */
-	uint32_t dropped;            /* result: the prefix actually deleted */
+	uint32_t drop;               /* segments it makes redundant, oldest first: the log
+					then starts at drop_first_seq + drop */
+	uint32_t unlinked;           /* result: files of those actually removed */
 	int err;                     /* result: 0 or errno */
 	uint64_t took_ns;            /* result */
 };
@@ -66,6 +87,12 @@ struct kbp_log_bg {
 	int spare_fd, spare_err;
 	uint64_t spare_seq, spare_promised;  /* the segment the spare becomes, its header's ballot */
 	uint8_t *hdr_block;          /* KBP_LOG_DATA_OFF bytes, aligned for O_DIRECT */
+	/*
+	 * The identity file's content.  The owner fills it during recovery (before the first
+	 * job); from then on only this thread reads or writes it, and each job updates its
+	 * own fields (a spare: last_seq; a snapshot: snap_upto, first_seq) and rewrites the file.
+	 */
+	struct kbp_log_ident_rec ident;
 	struct kbp_log_snap_job snap;
 	char spare_msg[512], snap_msg[512];
 };
@@ -74,6 +101,10 @@ struct kbp_log {
 	struct kbp_log_config cfg;
 	char dir[PATH_MAX];
 	int dirfd;
+	int lock_fd;                 /* kbpaxos.lock, flock'ed while open (-1 read_only) */
+	struct kbp_log_owner owner;  /* set at open, then read-only (the helper reads it too) */
+	struct kbp_log_ident_rec ident;  /* the identity file as read at open */
+	bool creating;               /* cfg.create and no log yet: open writes the identity */
 	uint32_t align;              /* O_DIRECT block: offsets and lengths are multiples */
 
 	struct io_uring ring;
@@ -126,9 +157,41 @@ int kbp_log_spare_make(int dirfd, const char *dir, uint64_t bytes, int *fd, char
 int kbp_log_spare_make_named(const struct kbp_log *log, struct kbp_log_bg *bg);
 /* Makes sure log->spare_fd is ready, waiting for the helper if it is still making it. */
 int kbp_log_spare_collect(struct kbp_log *log);
-/* The file work of a snapshot (write, fsync, rename, delete what it replaces); 0 or errno. */
-int kbp_log_snap_files(int dirfd, const char *dir, struct kbp_log_snap_job *job, char *msg,
-		       size_t msglen);
+/*
+ * The helper's snapshot work: write, fsync, rename; record it in the identity file;
+ * then delete what it replaces.  0 or errno, with bg->snap_msg set.
+ */
+int kbp_log_snap_files(const struct kbp_log *log, struct kbp_log_bg *bg);
+
+/* Refuses tmpfs and ramfs for a log that is written (its contents vanish at reboot). */
+int kbp_log_check_fs(struct kbp_log *log);
+/*
+ * At open: finds the identity file (or, with cfg.create, checks there is no log yet),
+ * takes the directory lock unless read_only, and loads and checks the identity.
+ */
+int kbp_log_ident_open(struct kbp_log *log);
+/* Writes the identity file: temp, fsync, rename, directory fsync.  0 or errno, msg set. */
+int kbp_log_ident_write(int dirfd, const char *dir, const struct kbp_log_ident_rec *r, char *msg,
+			size_t msglen);
+/* The files of a log directory as recovery found them (kbp_log_layout.c). */
+struct kbp_log_layout {
+	uint64_t *segs;              /* every seg-*.log, ascending */
+	size_t nsegs;
+	uint64_t *snaps;             /* every snap-*.snap, ascending */
+	size_t nsnaps;
+	size_t from, to;             /* segs[from, to) make up the log: first_seq..last_seq and
+					at most one empty segment installed but not yet recorded */
+};
+/* Lists the directory and checks it against the identity file; refuses what is missing. */
+int kbp_log_layout_read(struct kbp_log *log, struct kbp_log_layout *L);
+void kbp_log_layout_free(struct kbp_log_layout *L);
+/* Counts (and unless read_only removes) segments and snapshots outside the log. */
+unsigned kbp_log_layout_leftovers(struct kbp_log *log, const struct kbp_log_layout *L);
+/* Holds no record (a spare the helper made and named, never written)? */
+bool kbp_log_seg_empty(const struct kbp_log *log, uint64_t seq);
+
+/* Checks an owner read from a header against the log's; 0 or -EXDEV with the reason. */
+int kbp_log_owner_check(struct kbp_log *log, const char *name, const struct kbp_log_owner *o);
 
 int kbp_log_bg_start(struct kbp_log *log);
 void kbp_log_bg_stop(struct kbp_log *log);

@@ -60,6 +60,10 @@ static const char *check_config(const struct kbp_log_config *c)
 	if (c->align_bytes != 0 && (c->align_bytes < KBP_LOG_SECTOR || c->align_bytes > KBP_LOG_DATA_OFF ||
 				    (c->align_bytes & (c->align_bytes - 1))))
 		return "align_bytes must be 0 (ask statx) or a power of two in 512..4096";
+	if (c->create && c->read_only)
+		return "create and read_only exclude each other";
+	if (c->adopt_identity && !c->read_only)
+		return "adopt_identity is for read_only tools only";
 	return NULL;
 }
 
@@ -159,7 +163,9 @@ int kbp_log_spare_make_named(const struct kbp_log *log, struct kbp_log_bg *bg)
 	struct kbp_log_seg_hdr h = {
 		.version = KBP_LOG_VERSION, .seq = bg->spare_seq, .promised = bg->spare_promised,
 		.write_bytes_max = log->cfg.write_bytes_max, .align = log->align,
+		.bytes = log->cfg.segment_bytes, .owner = log->owner,
 	};
+	struct kbp_log_ident_rec next = bg->ident;
 	char name[64];
 	int fd, rc;
 
@@ -178,6 +184,13 @@ int kbp_log_spare_make_named(const struct kbp_log *log, struct kbp_log_bg *bg)
 			 "%s failed: %s", log->dir, name, strerror(rc));
 		return rc;
 	}
+	/* Recorded only after it exists: recovery accepts one unrecorded empty segment. */
+	next.last_seq = h.seq;
+	if ((rc = kbp_log_ident_write(log->dirfd, log->dir, &next, bg->spare_msg, sizeof(bg->spare_msg))) != 0) {
+		close(fd);
+		return rc;
+	}
+	bg->ident = next;
 	bg->spare_fd = fd;
 	return 0;
 }
@@ -204,6 +217,7 @@ int kbp_log_spare_activate(struct kbp_log *log, uint64_t seq)
 	struct kbp_log_seg_hdr h = {
 		.version = KBP_LOG_VERSION, .seq = seq, .promised = log->promised,
 		.write_bytes_max = log->cfg.write_bytes_max, .align = log->align,
+		.bytes = log->cfg.segment_bytes, .owner = log->owner,
 	};
 	char name[64];
 	int rc, fd = log->spare_fd;
@@ -303,10 +317,13 @@ int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *e
 	log->cfg = *cfg;
 	snprintf(log->dir, sizeof(log->dir), "%s", cfg->dir);
 	log->cfg.dir = log->dir;
-	log->dirfd = log->seg_fd = log->spare_fd = -1;
+	log->dirfd = log->seg_fd = log->spare_fd = log->lock_fd = -1;
 	log->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (log->dirfd < 0) {
-		rc = kbp_log_fail(log, errno, "log directory %s: %s", log->dir, strerror(errno));
+		rc = kbp_log_fail(log, errno, "log directory %s: %s%s", log->dir, strerror(errno),
+				  errno == ENOENT && !cfg->create ? ": no kbpaxos log there; the first start of "
+				  "a cluster needs `kbpaxosd --init`, a node that lost its disk `kbpaxosd "
+				  "--rebuild` (docs/DEPLOY.md)" : "");
 		goto fail;
 	}
 	log->segs = calloc(cfg->segments_max, sizeof(*log->segs));
@@ -314,6 +331,8 @@ int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *e
 		rc = kbp_log_fail(log, ENOMEM, "log: out of memory for %u segments", cfg->segments_max);
 		goto fail;
 	}
+	if ((!cfg->read_only && (rc = kbp_log_check_fs(log)) < 0) || (rc = kbp_log_ident_open(log)) < 0)
+		goto fail;
 	if (cfg->read_only) {
 		log->align = cfg->align_bytes ? cfg->align_bytes : KBP_LOG_SECTOR;
 		*out = log;
@@ -340,6 +359,12 @@ int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *e
 		goto fail;
 	if ((rc = setup_ring(log)) < 0)
 		goto fail;
+	/* Last, so that a failed first start leaves no log behind and can simply be retried. */
+	if (log->creating && (rc = kbp_log_ident_write(log->dirfd, log->dir, &log->ident, log->err,
+						       sizeof(log->err))) != 0) {
+		rc = -rc;
+		goto fail;
+	}
 	if ((rc = kbp_log_bg_start(log)) < 0)
 		goto fail;
 	log->stats.align_bytes = log->align;
@@ -369,6 +394,8 @@ void kbp_log_close(struct kbp_log *log)
 		close(log->seg_fd);
 	if (log->spare_fd >= 0)
 		close(log->spare_fd);
+	if (log->lock_fd >= 0)
+		close(log->lock_fd);     /* releases the flock */
 	if (log->dirfd >= 0)
 		close(log->dirfd);
 	free(log->buf[0].data);
@@ -376,6 +403,15 @@ void kbp_log_close(struct kbp_log *log)
 	free(log->block);
 	free(log->segs);
 	free(log);
+}
+
+void kbp_log_get_identity(const struct kbp_log *log, struct kbp_log_identity *out)
+{
+	*out = (struct kbp_log_identity){
+		.cluster_id = log->owner.cluster_id, .node_id = log->owner.node_id,
+		.config_digest = log->owner.config_digest, .first_seq = log->ident.first_seq,
+		.last_seq = log->ident.last_seq, .snap_upto = log->ident.snap_upto,
+	};
 }
 
 const char *kbp_log_strerror(const struct kbp_log *log)

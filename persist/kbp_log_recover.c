@@ -14,6 +14,8 @@
  *    durable, so they are discarded with the tear.
  * Anything else is corruption: a CRC failure with every sector written (a flipped bit),
  * a gap followed by records further than one write, a dirty tail in a closed segment.
+ * Before any of that, kbp_log_layout.c checks that every file the identity file names is
+ * there; here each header must carry this log's identity and each file its full size.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -35,60 +37,8 @@ struct scan {
 	struct kbp_log_recover_stats *st;
 	uint8_t *buf;                /* one whole segment */
 	size_t cap;
+	uint64_t last_bytes;         /* size of the segment scanned last */
 };
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Segment seqs and snapshot uptos found in the directory, each sorted ascending. */
-static int list_dir(struct kbp_log *log, uint64_t **segs, size_t *nseg, uint64_t *snap_upto, bool *has_snap)
-{
-	size_t cap = 64;
-	int fd = dup(log->dirfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-
-	*nseg = 0;
-	*has_snap = false;
-	*snap_upto = 0;
-	*segs = malloc(cap * sizeof(**segs));
-	if (d == NULL || *segs == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return kbp_log_fail(log, errno ? errno : ENOMEM, "log directory %s: cannot list: %s",
-				    log->dir, strerror(errno ? errno : ENOMEM));
-	}
-	while ((e = readdir(d)) != NULL) {
-		unsigned long long v;
-		int n = 0;
-
-		if (sscanf(e->d_name, "seg-%16llx.log%n", &v, &n) == 1 && n == 24 && e->d_name[n] == '\0') {
-			if (*nseg == cap) {
-				uint64_t *p = realloc(*segs, 2 * cap * sizeof(**segs));
-
-				if (p == NULL) {
-					closedir(d);
-					return kbp_log_fail(log, ENOMEM, "log: out of memory listing %s", log->dir);
-				}
-				*segs = p;
-				cap *= 2;
-			}
-			(*segs)[(*nseg)++] = v;
-		} else if (sscanf(e->d_name, "snap-%16llx.snap%n", &v, &n) == 1 && n == 26 &&
-			   e->d_name[n] == '\0') {
-			if (!*has_snap || v > *snap_upto)
-				*snap_upto = v;
-			*has_snap = true;
-		}
-	}
-	closedir(d);
-	qsort(*segs, *nseg, sizeof(**segs), cmp_u64);
-	return 0;
-}
 
 /* Reads a whole file relative to the log directory into s->buf; *len gets its size. */
 static int read_file(struct scan *s, const char *name, size_t *len)
@@ -138,20 +88,26 @@ static int load_snapshot(struct scan *s, uint64_t upto)
 	size_t len;
 	int rc;
 
-	snprintf(name, sizeof(name), "snap-%016" PRIx64 ".snap", upto);
+	kbp_log_snap_name(name, upto);
 	if ((rc = read_file(s, name, &len)) < 0)
 		return rc;
 	if (len < KBP_LOG_HDR_SIZE || kbp_log_snap_hdr_decode(s->buf, &h) < 0)
 		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset 0: bad snapshot "
 				    "header (magic or checksum)", log->dir, name);
-	if (h.version > KBP_LOG_VERSION)
+	if (h.version != KBP_LOG_VERSION)
 		return kbp_log_fail(log, EPROTONOSUPPORT, "log %s: %s was written by log format version %u; "
-				    "this build reads versions up to %u", log->dir, name, h.version,
-				    KBP_LOG_VERSION);
+				    "this build reads version %u", log->dir, name, h.version, KBP_LOG_VERSION);
+	if ((rc = kbp_log_owner_check(log, name, &h.owner)) < 0)
+		return rc;
 	if (h.upto != upto || h.len != len - KBP_LOG_HDR_SIZE)
 		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s: header says %" PRIu64
 				    " bytes up to slot %" PRIu64 ", file has %zu", log->dir, name, h.len,
 				    h.upto, len - KBP_LOG_HDR_SIZE);
+	/* Written as the log's new start (or later, see kbp_log_snap_files); never before it. */
+	if (h.seq < log->ident.first_seq)
+		return kbp_log_fail(log, EBADMSG, "log %s: %s was written when the log started at segment "
+				    "%" PRIu64 ", but %s says %" PRIu64 ": segments in between are missing",
+				    log->dir, name, h.seq, KBP_LOG_IDENT_NAME, log->ident.first_seq);
 	if (kbp_crc32c(s->buf + KBP_LOG_HDR_SIZE, h.len) != h.payload_crc)
 		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset %u: snapshot "
 				    "checksum mismatch", log->dir, name, KBP_LOG_HDR_SIZE);
@@ -300,39 +256,23 @@ static int judge_end(struct scan *s, const char *name, size_t len, size_t pos, b
 	return log->cfg.read_only ? 0 : zero_tail(log, name, pos, dirty_end);
 }
 
-/* Holds no record (a spare the helper thread made and named, never written)? */
-static bool seg_empty(const struct kbp_log *log, uint64_t seq)
-{
-	char name[64];
-	uint8_t first[8];
-	bool empty = false;
-	int fd;
-
-	kbp_log_seg_name(name, seq);
-	fd = openat(log->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;            /* scan_segment reports it */
-	if (pread(fd, first, sizeof(first), KBP_LOG_DATA_OFF) == (ssize_t)sizeof(first))
-		empty = kbp_le64_load(first) == 0;
-	close(fd);
-	return empty;
-}
-
 /*
  * The newest segment holds no record (the helper made it ahead of a rollover): it is as
  * fresh as a new one, so this session writes there, under a header that repeats the
- * promised ballot, and keeps the spare made at open for the next rollover.
+ * promised ballot.  The spare made at open is not needed: the helper makes the next.
  */
 static int reuse_empty_segment(struct kbp_log *log, uint64_t seq)
 {
 	char name[64];
-	int fd, rc, spare = log->spare_fd;
+	int fd, rc;
 
 	kbp_log_seg_name(name, seq);
 	fd = openat(log->dirfd, name, O_RDWR | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)
 		return kbp_log_fail(log, errno, "log %s: cannot reopen %s: %s", log->dir, name, strerror(errno));
 	assert(log->nsegs > 0 && log->segs[log->nsegs - 1].seq == seq);
+	close(log->spare_fd);
+	unlinkat(log->dirfd, KBP_LOG_SPARE_NAME, 0);
 	log->nsegs--;                        /* activation lists it again */
 	log->spare_fd = fd;
 	log->spare_seq = seq;
@@ -340,11 +280,70 @@ static int reuse_empty_segment(struct kbp_log *log, uint64_t seq)
 	rc = kbp_log_spare_activate(log, seq);
 	if (rc < 0) {
 		close(fd);
+		log->spare_fd = -1;
 		log->nsegs++;
 	}
-	log->spare_fd = spare;
-	log->spare_seq = 0;
 	return rc;
+}
+
+/* A segment shorter or longer than its header says: say how, and what is lost. */
+static int wrong_size(struct scan *s, const char *name, size_t len, const struct kbp_log_seg_hdr *h)
+{
+	struct kbp_log *log = s->log;
+	const uint8_t *buf = s->buf;
+	size_t pos = KBP_LOG_DATA_OFF;
+
+	if (len > h->bytes)
+		return kbp_log_fail(log, EBADMSG, "log %s: %s is %zu bytes, but its header says %" PRIu64
+				    ": extended or overwritten; refusing it", log->dir, name, len, h->bytes);
+	if (len <= KBP_LOG_DATA_OFF)
+		return kbp_log_fail(log, EBADMSG, "log %s: %s is truncated to its header (%zu of its %" PRIu64
+				    " bytes are left): every record it held is gone; refusing to start "
+				    "rather than forget them", log->dir, name, len, h->bytes);
+	while (pos + KBP_LOG_REC_HDR <= len && valid_at(buf, pos, len))
+		pos += kbp_le32_load(buf + pos + 4);
+	if (pos == len)
+		return kbp_log_fail(log, EBADMSG, "log %s: %s is truncated at a record boundary at offset "
+				    "%zu (%zu of its %" PRIu64 " bytes are left): any record after it is gone; "
+				    "refusing to start rather than forget them", log->dir, name, pos, len,
+				    h->bytes);
+	if (len - pos >= 8 && kbp_log_rec_plausible(buf + pos, UINT32_MAX) &&
+	    kbp_le32_load(buf + pos + 4) > len - pos)
+		return kbp_log_fail(log, EBADMSG, "log %s: %s is truncated mid-record at offset %zu: the "
+				    "record needs %u bytes, %zu are present (the file is %zu bytes, its "
+				    "header says %" PRIu64 "); refusing to start rather than forget it",
+				    log->dir, name, pos, kbp_le32_load(buf + pos + 4), len - pos, len, h->bytes);
+	return kbp_log_fail(log, EBADMSG, "log %s: %s is truncated to %zu of its %" PRIu64 " bytes, and "
+			    "what is left is damaged at offset %zu; refusing it", log->dir, name, len,
+			    h->bytes, pos);
+}
+
+/* The header of segment seq: ours, this format, this sequence number, the file's size. */
+static int check_seg_header(struct scan *s, const char *name, uint64_t seq, size_t len,
+			    struct kbp_log_seg_hdr *h)
+{
+	struct kbp_log *log = s->log;
+	int rc;
+
+	if (len < KBP_LOG_HDR_SIZE)
+		return kbp_log_fail(log, EBADMSG, "log %s: %s is truncated to %zu bytes, shorter than its "
+				    "header; refusing to start rather than forget what it held", log->dir,
+				    name, len);
+	if (kbp_log_seg_hdr_decode(s->buf, h) < 0)
+		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset 0: bad segment header "
+				    "(magic or checksum)", log->dir, name);
+	if (h->version != KBP_LOG_VERSION)
+		return kbp_log_fail(log, EPROTONOSUPPORT, "log %s: %s was written by log format version %u; "
+				    "this build reads version %u; refusing to start", log->dir, name,
+				    h->version, KBP_LOG_VERSION);
+	if (h->seq != seq)
+		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset 16: header names "
+				    "segment %" PRIu64 " (renamed?)", log->dir, name, h->seq);
+	if ((rc = kbp_log_owner_check(log, name, &h->owner)) < 0)
+		return rc;
+	if (len != h->bytes)
+		return wrong_size(s, name, len, h);
+	return 0;
 }
 
 static int scan_segment(struct scan *s, uint64_t seq, bool last)
@@ -357,20 +356,13 @@ static int scan_segment(struct scan *s, uint64_t seq, bool last)
 	int rc;
 
 	kbp_log_seg_name(name, seq);
-	if ((rc = read_file(s, name, &len)) < 0)
+	if ((rc = read_file(s, name, &len)) < 0 || (rc = check_seg_header(s, name, seq, len, &h)) < 0)
 		return rc;
-	if (len < KBP_LOG_DATA_OFF || kbp_log_seg_hdr_decode(s->buf, &h) < 0)
-		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset 0: bad segment header "
-				    "(magic or checksum)", log->dir, name);
-	if (h.version > KBP_LOG_VERSION)
-		return kbp_log_fail(log, EPROTONOSUPPORT, "log %s: %s was written by log format version %u; "
-				    "this build reads versions up to %u; refusing to start", log->dir, name,
-				    h.version, KBP_LOG_VERSION);
-	if (h.seq != seq)
-		return kbp_log_fail(log, EBADMSG, "log %s: corruption in %s at offset 16: header names "
-				    "segment %" PRIu64, log->dir, name, h.seq);
+	s->last_bytes = len;
 	*seg = (struct kbp_log_seg){ .seq = seq, .slot_end = 0 };
 	log->nsegs++;
+	if (s->ops && s->ops->on_segment)
+		s->ops->on_segment(s->arg, seq);
 	if (h.promised) {
 		if (h.promised > log->promised)
 			log->promised = h.promised;
@@ -389,52 +381,77 @@ static int scan_segment(struct scan *s, uint64_t seq, bool last)
 	return 0;
 }
 
+/*
+ * Each session writes into a fresh segment (or an empty newest one), so every older one
+ * is closed.  The identity file then records it, and from here on only the helper
+ * thread writes that file: it gets its copy with the first job.
+ */
+static int start_session(struct kbp_log *log, const struct scan *s, const uint64_t *seqs, size_t n,
+			 size_t tail_from)
+{
+	uint64_t cur;
+	int rc;
+
+	if (tail_from < n && s->last_bytes == log->cfg.segment_bytes)
+		rc = reuse_empty_segment(log, seqs[n - 1]);
+	else
+		rc = kbp_log_spare_activate(log, n ? seqs[n - 1] + 1 : log->ident.first_seq);
+	if (rc < 0)
+		return rc;
+	cur = log->segs[log->nsegs - 1].seq;
+	log->ident.last_seq = cur;
+	if ((rc = kbp_log_ident_write(log->dirfd, log->dir, &log->ident, log->err, sizeof(log->err))) != 0)
+		return -rc;
+	log->bg.ident = log->ident;          /* handed over by the mutex in the request */
+	kbp_log_bg_request_spare(log, cur + 1);
+	return 0;
+}
+
 int kbp_log_recover(struct kbp_log *log, const struct kbp_log_recover_ops *ops, void *arg,
 		    struct kbp_log_recover_stats *stats)
 {
 	struct scan s = { .log = log, .ops = ops, .arg = arg, .st = stats };
-	uint64_t *segs = NULL, snap_upto;
-	size_t nseg;
-	bool has_snap;
+	struct kbp_log_layout L;
+	const uint64_t *seqs;
+	size_t n, tail_from;
+	unsigned leftovers;
 	int rc;
 
 	assert(!log->recovered);
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
-	if ((rc = list_dir(log, &segs, &nseg, &snap_upto, &has_snap)) < 0)
+	if ((rc = kbp_log_layout_read(log, &L)) < 0)
 		goto out;
-	if (nseg + 1 > log->cfg.segments_max) {
+	seqs = L.segs + L.from;
+	n = L.to - L.from;
+	if (n + 1 > log->cfg.segments_max) {
 		rc = kbp_log_fail(log, ENOSPC, "log %s holds %zu segments; segments_max is %u", log->dir,
-				  nseg, log->cfg.segments_max);
+				  n, log->cfg.segments_max);
 		goto out;
 	}
-	if (has_snap && (rc = load_snapshot(&s, snap_upto)) < 0)
+	if (log->ident.snap_upto && (rc = load_snapshot(&s, log->ident.snap_upto)) < 0)
 		goto out;
-	log->snap_upto = has_snap ? snap_upto : 0;
+	log->snap_upto = log->ident.snap_upto;
 	/*
 	 * A torn tail is allowed in the segment written last: the newest one holding records.
 	 * Empty segments after it are spares the helper installed ahead of a rollover.
 	 */
-	size_t tail_from = nseg;
-	while (tail_from > 1 && seg_empty(log, segs[tail_from - 1]))
+	tail_from = n;
+	while (tail_from > 1 && kbp_log_seg_empty(log, seqs[tail_from - 1]))
 		tail_from--;
-	for (size_t i = 0; i < nseg; i++)
-		if ((rc = scan_segment(&s, segs[i], i + 1 >= tail_from)) < 0)
+	for (size_t i = 0; i < n; i++)
+		if ((rc = scan_segment(&s, seqs[i], i + 1 >= tail_from)) < 0)
 			goto out;
 	if (stats)
 		stats->promised = log->promised;
-	if (!log->cfg.read_only) {
-		/* Each session writes into a fresh segment, so every older one is closed. */
-		if (tail_from < nseg)
-			rc = reuse_empty_segment(log, segs[nseg - 1]);
-		else if ((rc = kbp_log_spare_activate(log, nseg ? segs[nseg - 1] + 1 : 1)) == 0)
-			kbp_log_bg_request_spare(log, log->segs[log->nsegs - 1].seq + 1);   /* off our thread */
-		if (rc < 0)
-			goto out;
-	}
+	leftovers = kbp_log_layout_leftovers(log, &L);
+	if (stats)
+		stats->leftovers = leftovers;
+	if (!log->cfg.read_only && (rc = start_session(log, &s, seqs, n, tail_from)) < 0)
+		goto out;
 	log->recovered = true;
 out:
-	free(segs);
+	kbp_log_layout_free(&L);
 	free(s.buf);
 	return rc;
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Snapshots: install a state-machine image atomically, then drop the segments it
- * covers.  The file work runs inline (kbp_log_snapshot_write) or on the helper thread
- * (kbp_log_snapshot_begin/poll); the owner alone updates the log's segment list.  A crash at any point leaves
- * either the old snapshot or the new one (rename is atomic; the directory fsync makes the
- * rename durable before any segment it makes redundant is deleted).
+ * Snapshots: install a state-machine image atomically, record it in the identity file,
+ * then drop the segments it covers.  The file work runs on the helper thread, the only
+ * writer of the identity file (kbp_log_snapshot_write waits for it); the owner alone
+ * updates the log's segment list.  A crash at any point leaves either the old log
+ * (snapshot and segments as recorded) or the new one: the identity file names the new
+ * snapshot only once it is durable under its name, and files are deleted only once the
+ * identity file no longer names them (kbp_log_layout.c accounts for what is left).
  */
 #include <assert.h>
 #include <errno.h>
@@ -33,17 +35,18 @@ static int write_all(int fd, const void *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
-static int install(int dirfd, const struct kbp_log_snap_job *job, const char *name)
+static int install(const struct kbp_log *log, const struct kbp_log_snap_job *job, const char *name,
+		   uint64_t first_seq)
 {
 	struct kbp_log_snap_hdr h = {
 		.version = KBP_LOG_VERSION, .payload_crc = kbp_crc32c(job->buf, job->len), .len = job->len,
-		.upto = job->upto,
+		.upto = job->upto, .seq = first_seq, .owner = log->owner,
 	};
 	uint8_t hdr[KBP_LOG_HDR_SIZE];
 	int fd, rc;
 
 	kbp_log_snap_hdr_encode(hdr, &h);
-	fd = openat(dirfd, KBP_LOG_SNAP_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = openat(log->dirfd, KBP_LOG_SNAP_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;
 	rc = write_all(fd, hdr, sizeof(hdr), 0);
@@ -52,46 +55,57 @@ static int install(int dirfd, const struct kbp_log_snap_job *job, const char *na
 	if (rc == 0 && fsync(fd) < 0)
 		rc = errno;
 	close(fd);
-	if (rc == 0 && renameat(dirfd, KBP_LOG_SNAP_TMP, dirfd, name) < 0)
+	if (rc == 0 && renameat(log->dirfd, KBP_LOG_SNAP_TMP, log->dirfd, name) < 0)
 		rc = errno;
-	if (rc == 0 && fsync(dirfd) < 0)
+	if (rc == 0 && fsync(log->dirfd) < 0)
 		rc = errno;
 	return rc;
 }
 
-int kbp_log_snap_files(int dirfd, const char *dir, struct kbp_log_snap_job *job, char *msg, size_t msglen)
+int kbp_log_snap_files(const struct kbp_log *log, struct kbp_log_bg *bg)
 {
+	struct kbp_log_snap_job *job = &bg->snap;
+	struct kbp_log_ident_rec next = bg->ident;
 	uint64_t t0 = kbp_log_now_ns();
 	char name[64], old[64];
 	int rc;
 
-	job->dropped = 0;
-	snprintf(name, sizeof(name), "snap-%016" PRIx64 ".snap", job->upto);
-	if ((rc = install(dirfd, job, name)) != 0) {
-		unlinkat(dirfd, KBP_LOG_SNAP_TMP, 0);
-		snprintf(msg, msglen, "log %s: writing %s (%" PRIu64 " bytes) failed: %s; the previous "
-			 "snapshot and the log are intact", dir, name, job->len, strerror(rc));
+	job->unlinked = 0;
+	next.snap_upto = job->upto;
+	next.first_seq = job->drop_first_seq + job->drop;
+	kbp_log_snap_name(name, job->upto);
+	if ((rc = install(log, job, name, next.first_seq)) != 0) {
+		unlinkat(log->dirfd, KBP_LOG_SNAP_TMP, 0);
+		snprintf(bg->snap_msg, sizeof(bg->snap_msg), "log %.300s: writing %s (%" PRIu64 " bytes) "
+			 "failed: %s; the previous snapshot and the log are intact", log->dir, name, job->len,
+			 strerror(rc));
 		return rc;
 	}
+	if ((rc = kbp_log_ident_write(log->dirfd, log->dir, &next, bg->snap_msg, sizeof(bg->snap_msg))) != 0) {
+		if (job->old_upto != job->upto)
+			unlinkat(log->dirfd, name, 0);   /* never recorded: recovery would ignore it */
+		return rc;
+	}
+	bg->ident = next;
 	if (job->old_upto != 0 && job->old_upto != job->upto) {
-		snprintf(old, sizeof(old), "snap-%016" PRIx64 ".snap", job->old_upto);
-		unlinkat(dirfd, old, 0);
+		kbp_log_snap_name(old, job->old_upto);
+		unlinkat(log->dirfd, old, 0);
 	}
 	/*
 	 * Closed segments whose accepts all lie below upto are redundant: the snapshot holds
-	 * their effect and the next segment's header repeats the promised ballot.  Only a
-	 * prefix goes, so the remaining segments still replay in order.
+	 * their effect and the next segment's header repeats the promised ballot.  The
+	 * identity file no longer names them; a file that fails to go is removed by the next
+	 * recovery.
 	 */
-	while (job->dropped < job->drop) {
+	for (uint32_t i = 0; i < job->drop; i++) {
 		char seg[64];
 
-		kbp_log_seg_name(seg, job->drop_first_seq + job->dropped);
-		if (unlinkat(dirfd, seg, 0) < 0 && errno != ENOENT)
-			break;   /* harmless: a kept segment is replayed and ignored below the snapshot */
-		job->dropped++;
+		kbp_log_seg_name(seg, job->drop_first_seq + i);
+		if (unlinkat(log->dirfd, seg, 0) == 0)
+			job->unlinked++;
 	}
-	if (job->dropped > 0)
-		fsync(dirfd);
+	if (job->unlinked > 0)
+		fsync(log->dirfd);
 	job->took_ns = kbp_log_now_ns() - t0;
 	return 0;
 }
@@ -121,16 +135,17 @@ static void snap_job_fill(const struct kbp_log *log, struct kbp_log_snap_job *jo
 	};
 }
 
-/* The owner's share: forget what the job deleted (segments are only ever added at the end). */
+/* The owner's share: forget the segments the log no longer starts with (segments are only
+ * ever added at the end, so the dropped ones are still the first). */
 static void snap_finish(struct kbp_log *log, const struct kbp_log_snap_job *job)
 {
 	log->snap_upto = job->upto;
-	if (job->dropped == 0)
+	if (job->drop == 0)
 		return;
-	assert(log->nsegs > job->dropped && log->segs[0].seq == job->drop_first_seq);
-	memmove(log->segs, log->segs + job->dropped, (log->nsegs - job->dropped) * sizeof(*log->segs));
-	log->nsegs -= job->dropped;
-	log->stats.segments_deleted += job->dropped;
+	assert(log->nsegs > job->drop && log->segs[0].seq == job->drop_first_seq);
+	memmove(log->segs, log->segs + job->drop, (log->nsegs - job->drop) * sizeof(*log->segs));
+	log->nsegs -= job->drop;
+	log->stats.segments_deleted += job->unlinked;
 }
 
 int kbp_log_snapshot_poll(struct kbp_log *log, uint64_t *upto_slot, uint64_t *took_ns)
@@ -168,20 +183,19 @@ int kbp_log_snapshot_begin(struct kbp_log *log, const void *buf, uint64_t len, u
 	return 0;
 }
 
+/* The same, waiting: the helper writes the identity file, so it writes this snapshot too. */
 int kbp_log_snapshot_write(struct kbp_log *log, const void *buf, uint64_t len, uint64_t upto_slot)
 {
-	struct kbp_log_snap_job job;
 	int rc;
 
 	if (kbp_log_snapshot_busy(log)) {
 		kbp_log_bg_wait(log, KBP_BG_SNAP);
 		(void)kbp_log_snapshot_poll(log, NULL, NULL);   /* a failure there changed nothing */
 	}
-	if ((rc = snap_check(log, upto_slot)) < 0)
+	if ((rc = kbp_log_snapshot_begin(log, buf, len, upto_slot)) < 0)
 		return rc;
-	snap_job_fill(log, &job, buf, len, upto_slot);
-	if ((rc = kbp_log_snap_files(log->dirfd, log->dir, &job, log->err, sizeof(log->err))) != 0)
-		return -rc;
-	snap_finish(log, &job);
-	return 0;
+	kbp_log_bg_wait(log, KBP_BG_SNAP);
+	rc = kbp_log_snapshot_poll(log, NULL, NULL);
+	assert(rc != 0);
+	return rc < 0 ? rc : 0;
 }

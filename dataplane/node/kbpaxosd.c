@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kbpaxosd --config FILE --node N [--log-dir DIR] [--idle busy|adaptive] [-- EAL args...]
+ * kbpaxosd --config FILE --node N [--init] [--log-dir DIR] [--idle busy|adaptive] [-- EAL args...]
  *
  * One kbpaxos node: the EAL arguments come from the config (cores, devices, file prefix,
- * hugepages or not), extra ones after "--" are appended.  The main lcore runs consensus;
+ * hugepages or not), extra ones after "--" are appended.  --init is for the first start
+ * of a cluster only: it creates the node's log (and log_dir) and refuses a directory that
+ * already holds one; every later start opens the log it finds and refuses to run
+ * without one, so a node that lost its disk never comes back as a blank acceptor.  The main lcore runs consensus;
  * the next lcore, if the config gives one, polls RX.  SIGINT/SIGTERM stop RX, drain the
  * log and exit.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +39,26 @@ static void on_signal(int sig)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s --config FILE --node N [--log-dir DIR] [--idle busy|adaptive] [-- EAL args]\n",
+	fprintf(stderr, "usage: %s --config FILE --node N [--init] [--log-dir DIR] [--idle busy|adaptive] "
+		"[-- EAL args]\n  --init  first start of a cluster: create this node's log (docs/DEPLOY.md)\n",
 		prog);
 	exit(2);
+}
+
+/* A node id: 1 to 3 decimal digits and nothing else (no sign, space, suffix or fraction). */
+static long parse_node(const char *s)
+{
+	long v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 3 || strspn(s, "0123456789") != n) {
+		fprintf(stderr, "kbpaxosd: --node '%s': expected a node id, a decimal number such as 0 "
+			"or 2\n", s);
+		exit(2);
+	}
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
 }
 
 static int mkdir_p(const char *path)
@@ -83,17 +104,19 @@ int main(int argc, char **argv)
 	static struct kbp_config_host host;
 	const char *config = NULL, *log_dir = NULL, *idle = NULL;
 	long node = -1;
+	bool init = false;
 	char err[KBP_CONFIG_ERR_MAX];
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
 		{ "log-dir", required_argument, NULL, 'l' }, { "idle", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "init", no_argument, NULL, 'I' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:n:l:i:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': config = optarg; break;
-		case 'n': node = strtol(optarg, NULL, 10); break;
+		case 'n': node = parse_node(optarg); break;
+		case 'I': init = true; break;
 		case 'l': log_dir = optarg; break;
 		case 'i': idle = optarg; break;
 		default: usage(argv[0]);
@@ -172,7 +195,8 @@ int main(int argc, char **argv)
 	}
 	d.snap_cap = kbp_node_snapshot_bytes_max(d.node);
 	d.snap_buf = malloc(d.snap_cap);
-	int r = mkdir_p(host.log_dir);
+	/* Only a first start makes the directory: a missing one is a missing log otherwise. */
+	int r = init ? mkdir_p(host.log_dir) : 0;
 	if (!d.snap_buf || r < 0) {
 		KBP_LOG(ERR, "log_dir %s: %s", host.log_dir, r < 0 ? strerror(-r) : "out of memory");
 		goto out;
@@ -180,10 +204,16 @@ int main(int argc, char **argv)
 	struct kbp_log_config lc;
 	kbp_log_config_default(&lc);
 	lc.dir = host.log_dir;
+	lc.cluster_id = cfg.id;
+	lc.node_id = d.self;
+	lc.config_digest = kbp_config_digest(&cfg);
+	lc.create = init;
 	if (kbp_log_open(&d.log, &lc, err, sizeof(err)) < 0) {
 		KBP_LOG(ERR, "log_dir %s: %s", host.log_dir, err);
 		goto out;
 	}
+	KBP_LOG(INFO, "log_dir %s: %s the log of cluster %u node %u (config digest %016" PRIx64 ")",
+		host.log_dir, init ? "created" : "opened", cfg.id, d.self, lc.config_digest);
 	if (kbp_engine_recover(&d) < 0)
 		goto out;
 	if (kbp_ports_init(&d) < 0)

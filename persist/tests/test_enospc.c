@@ -5,10 +5,12 @@
  * one stays).  Uses a loop-mounted 8 MiB ext4 image; exit 77 if it cannot mount.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kbp_log.h"
@@ -16,12 +18,27 @@
 static char mnt[] = "/tmp/kbp-enospc.XXXXXX";
 static char img[] = "/tmp/kbp-enospc-img.XXXXXX";
 
-static int sh(const char *fmt, const char *a, const char *b)
+/* Runs argv (no shell: nothing in it is interpreted), quietly; its exit status or -1. */
+static int run_quiet(char *const argv[])
 {
-	char cmd[512];
+	int status;
+	pid_t pid = fork();
 
-	snprintf(cmd, sizeof(cmd), fmt, a, b);
-	return system(cmd);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 static int run(void)
@@ -36,6 +53,7 @@ static int run(void)
 	kbp_log_config_default(&cfg);
 	cfg.dir = mnt;
 	cfg.quiet = true;
+	cfg.create = true;
 	cfg.segment_bytes = 64ull << 20;   /* more than the filesystem holds */
 	rc = kbp_log_open(&log, &cfg, err, sizeof(err));
 	if (rc != -ENOSPC || strstr(err, "No space left") == NULL || strstr(err, mnt) == NULL) {
@@ -80,6 +98,7 @@ static int run(void)
 
 	/* What was durable before the disk filled is all there. */
 	cfg.read_only = true;
+	cfg.create = false;
 	{
 		struct kbp_log_recover_stats st;
 
@@ -108,8 +127,9 @@ int main(void)
 	if (fd < 0)
 		return 77;
 	close(fd);
-	if (sh("truncate -s 8M %s && mkfs.ext4 -q -F %s >/dev/null 2>&1", img, img) != 0 ||
-	    sh("mount -o loop %s %s 2>/dev/null", img, mnt) != 0) {
+	if (truncate(img, 8 << 20) < 0 ||
+	    run_quiet((char *const[]){ "mkfs.ext4", "-q", "-F", img, NULL }) != 0 ||
+	    run_quiet((char *const[]){ "mount", "-o", "loop", img, mnt, NULL }) != 0) {
 		printf("skip: cannot loop-mount an ext4 image here\n");
 		unlink(img);
 		rmdir(mnt);

@@ -30,6 +30,7 @@ int main(void)
 	kbp_log_config_default(&cfg);
 	cfg.dir = mnt;
 	cfg.quiet = true;
+	cfg.create = true;
 	cfg.segment_bytes = 1u << 20;
 	cfg.write_bytes_max = 64 * 1024;
 	rc = kbp_log_open(&log, &cfg, err, sizeof(err));
