@@ -110,7 +110,7 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
 }
 
-/* Dotted quad, a unicast host address. */
+/* Dotted quad; syntax only (ip_not_host judges the address). */
 static bool parse_ip(const char *s, uint32_t *ip)
 {
 	uint32_t v = 0;
@@ -129,10 +129,27 @@ static bool parse_ip(const char *s, uint32_t *ip)
 			s++;
 		v = v << 8 | x;
 	}
-	if (v == 0 || (v >> 28) == 0xe || v == UINT32_MAX)
-		return false;
 	*ip = v;
 	return true;
+}
+
+/*
+ * Why ip cannot be a host's own address, or NULL.  Subnet-directed broadcasts
+ * (x.y.z.255 in a /24) cannot be told here: the config carries no prefix length.
+ */
+static const char *ip_not_host(uint32_t ip)
+{
+	if (ip >> 24 == 0)
+		return "0.0.0.0/8 means 'this network', not a host";
+	if (ip >> 24 == 127)
+		return "loopback (127.0.0.0/8) never leaves the host";
+	if (ip >> 28 == 0xe)
+		return "multicast (224.0.0.0/4) is not a host address";
+	if (ip == UINT32_MAX)
+		return "the limited broadcast address";
+	if (ip >> 28 == 0xf)
+		return "reserved (240.0.0.0/4)";
+	return NULL;
 }
 
 /* An EAL core list: "N", "N-M", comma-separated, each below RTE_MAX_LCORE. */
@@ -382,6 +399,11 @@ static int check_cluster(struct parser *p)
 	if (c->leases && (uint64_t)c->lease_ms < 4ull * c->heartbeat_ms)
 		return fail(p, sec, "lease_ms", "%u: expected at least 4 * heartbeat_ms = %u, so that "
 			    "renewals arrive before the lease expires", c->lease_ms, 4 * c->heartbeat_ms);
+	if (c->leases && c->lease_ms >= c->election_timeout_ms)
+		return fail(p, sec, "lease_ms", "%u: expected less than election_timeout_ms = %u, so that "
+			    "a lease granted to a dead leader runs out before the others time it out "
+			    "(otherwise every failover waits for the lease and the elections before it fail)",
+			    c->lease_ms, c->election_timeout_ms);
 	if (c->queue_bytes < c->batch_bytes_max)
 		return fail(p, sec, "queue_bytes", "%u: expected at least batch_bytes_max = %u",
 			    c->queue_bytes, c->batch_bytes_max);
@@ -460,6 +482,49 @@ static const char *const host_key_names[HK_COUNT] = {
 	"hugepages", "mem_mb", "in_memory", "idle",
 };
 
+/*
+ * An absolute path, stored without repeated or trailing '/' and "." components, so that
+ * check_hosts can compare nodes' directories.  ".." is refused: it cannot be compared
+ * without the filesystem (symbolic links).
+ */
+static int parse_log_dir(struct parser *p, const char *sec, const struct rte_cfgfile_entry *e,
+			 char out[KBP_CONFIG_VALUE_MAX])
+{
+	const char *v = e->value, *s = v;
+	size_t n = 0;
+
+	if (v[0] != '/')
+		return fail(p, sec, e->name, "'%s': expected an absolute path (a relative one would "
+			    "depend on the directory kbpaxosd is started from)", v);
+	while (*s) {
+		size_t len;
+
+		while (*s == '/')
+			s++;
+		len = strcspn(s, "/");
+		if (len == 2 && !strncmp(s, "..", 2))
+			return fail(p, sec, e->name, "'%s': expected an absolute path without '..'", v);
+		if (len > 0 && !(len == 1 && s[0] == '.')) {
+			out[n++] = '/';
+			memcpy(out + n, s, len);
+			n += len;
+		}
+		s += len;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	return 0;
+}
+
+/* Is directory a inside directory b (both as parse_log_dir stores them)? */
+static bool path_inside(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return !strcmp(b, "/") ? strcmp(a, "/") != 0 : !strncmp(a, b, n) && a[n] == '/';
+}
+
 static int host_value(struct parser *p, const char *sec, const struct rte_cfgfile_entry *e,
 		      struct kbp_config_host *h, enum host_key k)
 {
@@ -474,6 +539,9 @@ static int host_value(struct parser *p, const char *sec, const struct rte_cfgfil
 	case HK_IP:
 		if (!parse_ip(v, &h->ip))
 			return fail(p, sec, e->name, "'%s': expected a unicast IPv4 address such as 10.0.0.1", v);
+		if (ip_not_host(h->ip))
+			return fail(p, sec, e->name, "'%s': %s; expected a unicast IPv4 address such as 10.0.0.1",
+				    v, ip_not_host(h->ip));
 		return 0;
 	case HK_PORT:
 	case HK_CLIENT_PORT:
@@ -493,8 +561,7 @@ static int host_value(struct parser *p, const char *sec, const struct rte_cfgfil
 		snprintf(h->file_prefix, sizeof(h->file_prefix), "%s", v);
 		return 0;
 	case HK_LOG_DIR:
-		snprintf(h->log_dir, sizeof(h->log_dir), "%s", v);
-		return 0;
+		return parse_log_dir(p, sec, e, h->log_dir);
 	case HK_LOG_LEVEL:
 		if (!is_word(v, sizeof(h->log_level), ".:*,"))
 			return fail(p, sec, e->name, "'%s': expected an EAL log level such as 'error' or 'pmd.*:debug'", v);
@@ -681,6 +748,16 @@ static int check_hosts(struct parser *p)
 			if (!strcmp(h->file_prefix, o->file_prefix))
 				return fail(p, sec[0], "file_prefix", "'%s' also used by [%s]: expected one per "
 					    "process", h->file_prefix, sec[1]);
+			if (gen || o == &c->generator)
+				continue;
+			if (!strcmp(h->log_dir, o->log_dir))
+				return fail(p, sec[0], "log_dir", "'%s' also used by [%s]: expected one per node "
+					    "(two nodes must never share a log)", h->log_dir, sec[1]);
+			if (path_inside(h->log_dir, o->log_dir) || path_inside(o->log_dir, h->log_dir))
+				return fail(p, sec[0], "log_dir", "'%s' %s [%s] log_dir '%s': expected one "
+					    "directory per node, neither inside another", h->log_dir,
+					    path_inside(h->log_dir, o->log_dir) ? "lies inside" : "holds",
+					    sec[1], o->log_dir);
 		}
 	}
 	return 0;

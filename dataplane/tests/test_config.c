@@ -296,6 +296,16 @@ static void test_syntax_variants(void **state)
 	write_edited("mac = 02:00:00:00:00:01", "mac = 02:AB:cd:00:00:01");
 	assert_int_equal(kbp_config_load(path, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.node[0].mac[1], 0xab);
+	/* log_dir is stored in one spelling, so nodes' directories compare. */
+	write_edited("log_dir = /tmp/n1", "log_dir = //tmp/./n1//");
+	assert_int_equal(kbp_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.node[1].log_dir, "/tmp/n1");
+	/* A name that merely starts like another node's is not inside it. */
+	write_edited("log_dir = /tmp/n1", "log_dir = /tmp/n0x");
+	assert_int_equal(kbp_config_load(path, &cfg, err, sizeof(err)), 0);
+	/* Without leases, lease_ms is unused and not held to the election timeout. */
+	write_edited("id = 3", "id = 3\nleases = no\nlease_ms = 50");
+	assert_int_equal(kbp_config_load(path, &cfg, err, sizeof(err)), 0);
 }
 
 struct bad {
@@ -338,6 +348,8 @@ static const struct bad bads[] = {
 	{ "id = 3", "id = 3\nbatch_bytes_max = 1000", "[cluster] batch_bytes_max: '1000': expected an integer in 2136.." },
 	{ "id = 3", "id = 3\nelection_timeout_ms = 2", "[cluster] election_timeout_ms: 2: expected more than heartbeat_ms = 2" },
 	{ "id = 3", "id = 3\nlease_ms = 7", "[cluster] lease_ms: 7: expected at least 4 * heartbeat_ms = 8, so that" },
+	{ "id = 3", "id = 3\nlease_ms = 20", "[cluster] lease_ms: 20: expected less than election_timeout_ms = 20, so that" },
+	{ "id = 3", "id = 3\nelection_timeout_ms = 40\nlease_ms = 41", "[cluster] lease_ms: 41: expected less than election_timeout_ms = 40" },
 	{ "id = 3", "id = 3\nqueue_bytes = 4000", "[cluster] queue_bytes: 4000: expected at least batch_bytes_max = 8192" },
 	{ "id = 3", "id = 3\napply_max = 32", "[cluster] apply_max: 32: expected at least batch_cmds_max = 64" },
 	{ "id = 3", "id = 3\nmax_drift_ppm = 100000", "[cluster] max_drift_ppm: '100000': expected an integer in 0..99999" },
@@ -348,6 +360,9 @@ static const struct bad bads[] = {
 	{ "ip = 10.0.0.2", "", "[node.1] ip: required key missing" },
 	{ "lcores = 1", "", "[node.1] lcores: required key missing" },
 	{ "log_dir = /tmp/n1", "", "[node.1] log_dir: required key missing" },
+	{ "log_dir = /tmp/n1", "log_dir = tmp/n1", "[node.1] log_dir: 'tmp/n1': expected an absolute path (a relative one" },
+	{ "log_dir = /tmp/n1", "log_dir = ./n1", "[node.1] log_dir: './n1': expected an absolute path" },
+	{ "log_dir = /tmp/n1", "log_dir = /tmp/../n1", "[node.1] log_dir: '/tmp/../n1': expected an absolute path without '..'" },
 	{ "vdev.a = net_ring1", "", "[node.1] vdev.<label>: required key missing (at least one" },
 	{ "mac = 02:00:00:00:00:02", "macc = 02:00:00:00:00:02", "[node.1] macc: unknown key" },
 	{ "mac = 02:00:00:00:00:02", "mac = zz:00:00:00:00:02", "[node.1] mac: 'zz:00:00:00:00:02': expected a unicast MAC" },
@@ -356,7 +371,14 @@ static const struct bad bads[] = {
 	{ "mac = 02:00:00:00:00:02", "mac = 00:00:00:00:00:00", "[node.1] mac: '00:00:00:00:00:00': expected" },
 	{ "ip = 10.0.0.2", "ip = 10.0.0.256", "[node.1] ip: '10.0.0.256': expected a unicast IPv4 address" },
 	{ "ip = 10.0.0.2", "ip = 10.0.2", "[node.1] ip: '10.0.2': expected" },
-	{ "ip = 10.0.0.2", "ip = 224.0.0.2", "[node.1] ip: '224.0.0.2': expected" },
+	{ "ip = 10.0.0.2", "ip = 224.0.0.2", "[node.1] ip: '224.0.0.2': multicast (224.0.0.0/4) is not a host address; expected a unicast IPv4 address" },
+	{ "ip = 10.0.0.2", "ip = 239.255.255.255", "[node.1] ip: '239.255.255.255': multicast (224.0.0.0/4)" },
+	{ "ip = 10.0.0.2", "ip = 255.255.255.255", "[node.1] ip: '255.255.255.255': the limited broadcast address; expected a unicast IPv4 address" },
+	{ "ip = 10.0.0.2", "ip = 240.0.0.1", "[node.1] ip: '240.0.0.1': reserved (240.0.0.0/4)" },
+	{ "ip = 10.0.0.2", "ip = 0.0.0.0", "[node.1] ip: '0.0.0.0': 0.0.0.0/8 means 'this network'" },
+	{ "ip = 10.0.0.2", "ip = 0.1.2.3", "[node.1] ip: '0.1.2.3': 0.0.0.0/8 means 'this network'" },
+	{ "ip = 10.0.0.2", "ip = 127.0.0.1", "[node.1] ip: '127.0.0.1': loopback (127.0.0.0/8) never leaves the host" },
+	{ "ip = 10.0.0.9", "ip = 255.255.255.255", "[generator] ip: '255.255.255.255': the limited broadcast address" },
 	{ "ip = 10.0.0.2", "ip = 10.0.0.2.", "[node.1] ip: '10.0.0.2.': expected" },
 	{ "ip = 10.0.0.2", "ip = 10.0.0.2\nport = 0", "[node.1] port: '0': expected a UDP port in 1..65535" },
 	{ "ip = 10.0.0.2", "ip = 10.0.0.2\nport = 70000", "[node.1] port: '70000': expected a UDP port" },
@@ -396,6 +418,11 @@ static const struct bad bads[] = {
 	{ "mac = 02:00:00:00:00:02", "mac = 02:00:00:00:00:01", "[node.1] mac: same MAC as [node.0]" },
 	{ "ip = 10.0.0.9", "ip = 10.0.0.3", "[generator] ip: same IP as [node.2]" },
 	{ "lcores = 1", "lcores = 1\nfile_prefix = kbpaxos3-n0", "[node.1] file_prefix: 'kbpaxos3-n0' also used by [node.0]" },
+	{ "log_dir = /tmp/n1", "log_dir = /tmp/n0", "[node.1] log_dir: '/tmp/n0' also used by [node.0]: expected one per node (two nodes must never share a log)" },
+	{ "log_dir = /tmp/n2", "log_dir = //tmp/./n1/", "[node.2] log_dir: '/tmp/n1' also used by [node.1]" },
+	{ "log_dir = /tmp/n1", "log_dir = /tmp/n0/sub", "[node.1] log_dir: '/tmp/n0/sub' lies inside [node.0] log_dir '/tmp/n0': expected one directory per node" },
+	{ "log_dir = /tmp/n2", "log_dir = /tmp", "[node.2] log_dir: '/tmp' holds [node.0] log_dir '/tmp/n0'" },
+	{ "log_dir = /tmp/n2", "log_dir = /", "[node.2] log_dir: '/' holds [node.0] log_dir '/tmp/n0'" },
 	/* [generator]. */
 	{ "vdev.a = net_ring9", "vdev.a = net_ring9\nlog_dir = /tmp", "[generator] log_dir: unknown key" },
 	{ "vdev.a = net_ring9", "vdev.a = net_ring9\nclient_port = 1", "[generator] client_port: unknown key" },
