@@ -103,7 +103,7 @@ start_nodes() {
     mkdir -p "$run_dir"
     for ((i = 0; i < n; i++)); do
         mkdir -p "$work/data/node$i"
-        setsid "$daemon" --config "$config" --node "$i" --log-dir "$work/data/node$i" \
+        setsid "$daemon" --config "$config" --node "$i" --log-dir "$work/data/node$i" --init \
             </dev/null >"$run_dir/node$i.log" 2>&1 &
         node_pids+=($!)
         sleep 0.5
@@ -130,7 +130,7 @@ use_cluster=0
 say "starting the local 3-node cluster ($config)"
 started=1
 if [ $use_cluster = 1 ]; then
-    scripts/cluster start --config "$config" --build "$build" --run-dir "$run_dir" \
+    scripts/cluster start --init --config "$config" --build "$build" --run-dir "$run_dir" \
         --log-root "$work/data"
 else
     start_nodes

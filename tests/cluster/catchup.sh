@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # (c) stop a follower, write 10000 commands, restart it: it catches up (commit and applied
-# equal the leader's) and its log agrees with the leader's slot by slot.
+# equal the leader's) and its log agrees with the leader's slot by slot.  Before that, the
+# follower is started once on an empty log_dir (a replaced disk): it must refuse to run
+# as a blank acceptor, saying why (issue 11).
 . "$(dirname "$0")/lib.sh"
 
 start_cluster
@@ -15,6 +17,13 @@ cluster stop-node "$F" || fail "stop-node $F"
 	|| fail "writing 10000 commands with node $F down"
 n=$(wc -l <"$TMP/acked")
 [ "$n" -eq 10000 ] || fail "$n of 10000 writes acknowledged"
+
+mv "$DATA/node$F" "$DATA/node$F.saved" && mkdir "$DATA/node$F" || fail "moving node $F's log away"
+cluster start-node "$F" >"$TMP/blank.out" 2>&1 && fail "node $F started on an empty log_dir"
+grep -q "no kbpaxos log in $DATA/node$F" "$RUN/node$F.log" ||
+	fail "node $F refused an empty log_dir without saying why: $(tail -n 3 "$RUN/node$F.log")"
+log "node $F refused an empty log_dir: $(grep -o 'no kbpaxos log in.*' "$RUN/node$F.log" | head -n 1)"
+rmdir "$DATA/node$F" && mv "$DATA/node$F.saved" "$DATA/node$F" || fail "restoring node $F's log"
 
 T0=$SECONDS
 cluster start-node "$F" || fail "start-node $F"

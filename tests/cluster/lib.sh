@@ -60,16 +60,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# Start the cluster; 77 if DPDK itself cannot start here.
+# Start the cluster; 77 if DPDK itself cannot start here.  The first start of a test
+# creates the nodes' logs (--init, in this test's own $DATA); later ones open them.
+CLUSTER_INIT=--init
 start_cluster() {
 	local out
-	if ! out=$(cluster start --wait 30 2>&1); then
+	if ! out=$(cluster start $CLUSTER_INIT --wait 30 2>&1); then
 		echo "$out"
 		if grep -qs "EAL init failed" "$RUN"/node*.log; then
 			skip "DPDK or the tap devices cannot be set up on this box"
 		fi
 		fail "cluster start failed"
 	fi
+	CLUSTER_INIT=""
 	echo "$out"
 }
 
