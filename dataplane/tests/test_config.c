@@ -377,7 +377,6 @@ static const struct bad bads[] = {
 	{ "ip = 10.0.0.2", "ip = 240.0.0.1", "[node.1] ip: '240.0.0.1': reserved (240.0.0.0/4)" },
 	{ "ip = 10.0.0.2", "ip = 0.0.0.0", "[node.1] ip: '0.0.0.0': 0.0.0.0/8 means 'this network'" },
 	{ "ip = 10.0.0.2", "ip = 0.1.2.3", "[node.1] ip: '0.1.2.3': 0.0.0.0/8 means 'this network'" },
-	{ "ip = 10.0.0.2", "ip = 127.0.0.1", "[node.1] ip: '127.0.0.1': loopback (127.0.0.0/8) never leaves the host" },
 	{ "ip = 10.0.0.9", "ip = 255.255.255.255", "[generator] ip: '255.255.255.255': the limited broadcast address" },
 	{ "ip = 10.0.0.2", "ip = 10.0.0.2.", "[node.1] ip: '10.0.0.2.': expected" },
 	{ "ip = 10.0.0.2", "ip = 10.0.0.2\nport = 0", "[node.1] port: '0': expected a UDP port in 1..65535" },
