@@ -685,7 +685,21 @@ static int parse_host(struct parser *p, const char *sec, const struct rte_cfgfil
 	return 0;
 }
 
-/* Routes complete, addresses and file prefixes distinct, across sections. */
+/* Two nodes' log directories: never the same, neither inside the other. */
+static int check_log_dirs(struct parser *p, const struct kbp_config_host *h, const struct kbp_config_host *o,
+			  const char *sec, const char *osec)
+{
+	if (!strcmp(h->log_dir, o->log_dir))
+		return fail(p, sec, "log_dir", "'%s' also used by [%s]: expected one per node (two nodes "
+			    "must never share a log)", h->log_dir, osec);
+	if (path_inside(h->log_dir, o->log_dir) || path_inside(o->log_dir, h->log_dir))
+		return fail(p, sec, "log_dir", "'%s' %s [%s] log_dir '%s': expected one directory per "
+			    "node, neither inside another", h->log_dir,
+			    path_inside(h->log_dir, o->log_dir) ? "lies inside" : "holds", osec, o->log_dir);
+	return 0;
+}
+
+/* Routes complete, addresses, file prefixes and log directories distinct, across sections. */
 static int check_hosts(struct parser *p)
 {
 	struct kbp_cluster_config *c = p->c;
@@ -747,16 +761,8 @@ static int check_hosts(struct parser *p)
 			if (!strcmp(h->file_prefix, o->file_prefix))
 				return fail(p, sec[0], "file_prefix", "'%s' also used by [%s]: expected one per "
 					    "process", h->file_prefix, sec[1]);
-			if (gen || o == &c->generator)
-				continue;
-			if (!strcmp(h->log_dir, o->log_dir))
-				return fail(p, sec[0], "log_dir", "'%s' also used by [%s]: expected one per node "
-					    "(two nodes must never share a log)", h->log_dir, sec[1]);
-			if (path_inside(h->log_dir, o->log_dir) || path_inside(o->log_dir, h->log_dir))
-				return fail(p, sec[0], "log_dir", "'%s' %s [%s] log_dir '%s': expected one "
-					    "directory per node, neither inside another", h->log_dir,
-					    path_inside(h->log_dir, o->log_dir) ? "lies inside" : "holds",
-					    sec[1], o->log_dir);
+			if (!gen && o != &c->generator && check_log_dirs(p, h, o, sec[0], sec[1]) < 0)
+				return -KBP_EINVAL;
 		}
 	}
 	return 0;

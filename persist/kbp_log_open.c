@@ -297,6 +297,61 @@ static void copy_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
+/* The directory, the segment table, and whose log it is (or that none is there yet). */
+static int open_dir(struct kbp_log *log)
+{
+	const struct kbp_log_config *cfg = &log->cfg;
+	int rc;
+
+	log->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (log->dirfd < 0) {
+		int e = errno;
+
+		return kbp_log_fail(log, e, "log directory %s: %s%s", log->dir, strerror(e),
+				    e == ENOENT && !cfg->create ? ": no kbpaxos log there; the first start "
+				    "of a cluster needs `kbpaxosd --init`, a node that lost its disk "
+				    "`kbpaxosd --rebuild` (docs/DEPLOY.md)" : "");
+	}
+	log->segs = calloc(cfg->segments_max, sizeof(*log->segs));
+	if (log->segs == NULL)
+		return kbp_log_fail(log, ENOMEM, "log: out of memory for %u segments", cfg->segments_max);
+	if (!cfg->read_only && (rc = kbp_log_check_fs(log)) < 0)
+		return rc;
+	return kbp_log_ident_open(log);
+}
+
+/* What a writer needs: buffers, the spare segment, the ring, the identity, the helper. */
+static int open_writer(struct kbp_log *log)
+{
+	uint32_t wmax = log->cfg.write_bytes_max;
+	int rc;
+
+	if (faccessat(log->dirfd, ".", W_OK, AT_EACCESS) < 0)
+		return kbp_log_fail(log, errno, "log directory %s: not writable: %s", log->dir, strerror(errno));
+	/* Buffers aligned for O_DIRECT at the largest supported block and registered once. */
+	log->block = aligned_alloc(KBP_LOG_DATA_OFF, KBP_LOG_DATA_OFF);
+	for (int i = 0; i < 2; i++)
+		log->buf[i].data = aligned_alloc(KBP_LOG_DATA_OFF, wmax);
+	if (log->block == NULL || log->buf[0].data == NULL || log->buf[1].data == NULL)
+		return kbp_log_fail(log, ENOMEM, "log: out of memory for 2 x %u-byte write buffers", wmax);
+	memset(log->buf[0].data, 0, wmax);
+	memset(log->buf[1].data, 0, wmax);
+	/* A leftover temp snapshot is an interrupted snapshot_write: never installed, drop it. */
+	unlinkat(log->dirfd, KBP_LOG_SNAP_TMP, 0);
+	if ((rc = kbp_log_spare_prepare(log)) < 0)   /* also probes O_DIRECT and the alignment */
+		return rc;
+	if ((rc = setup_ring(log)) < 0)
+		return rc;
+	/* Last, so that a failed first start leaves no log behind and can simply be retried. */
+	if (log->creating &&
+	    (rc = kbp_log_ident_write(log->dirfd, log->dir, &log->ident, log->err, sizeof(log->err))) != 0)
+		return -rc;
+	if ((rc = kbp_log_bg_start(log)) < 0)
+		return rc;
+	log->stats.align_bytes = log->align;
+	return 0;
+}
+
 int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *err, size_t errlen)
 {
 	const char *why = check_config(cfg);
@@ -318,56 +373,12 @@ int kbp_log_open(struct kbp_log **out, const struct kbp_log_config *cfg, char *e
 	snprintf(log->dir, sizeof(log->dir), "%s", cfg->dir);
 	log->cfg.dir = log->dir;
 	log->dirfd = log->seg_fd = log->spare_fd = log->lock_fd = -1;
-	log->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (log->dirfd < 0) {
-		rc = kbp_log_fail(log, errno, "log directory %s: %s%s", log->dir, strerror(errno),
-				  errno == ENOENT && !cfg->create ? ": no kbpaxos log there; the first start of "
-				  "a cluster needs `kbpaxosd --init`, a node that lost its disk `kbpaxosd "
-				  "--rebuild` (docs/DEPLOY.md)" : "");
+	if ((rc = open_dir(log)) < 0)
 		goto fail;
-	}
-	log->segs = calloc(cfg->segments_max, sizeof(*log->segs));
-	if (log->segs == NULL) {
-		rc = kbp_log_fail(log, ENOMEM, "log: out of memory for %u segments", cfg->segments_max);
-		goto fail;
-	}
-	if ((!cfg->read_only && (rc = kbp_log_check_fs(log)) < 0) || (rc = kbp_log_ident_open(log)) < 0)
-		goto fail;
-	if (cfg->read_only) {
+	if (cfg->read_only)
 		log->align = cfg->align_bytes ? cfg->align_bytes : KBP_LOG_SECTOR;
-		*out = log;
-		return 0;
-	}
-	if (faccessat(log->dirfd, ".", W_OK, AT_EACCESS) < 0) {
-		rc = kbp_log_fail(log, errno, "log directory %s: not writable: %s", log->dir, strerror(errno));
+	else if ((rc = open_writer(log)) < 0)
 		goto fail;
-	}
-	/* Buffers aligned for O_DIRECT at the largest supported block and registered once. */
-	log->block = aligned_alloc(KBP_LOG_DATA_OFF, KBP_LOG_DATA_OFF);
-	for (int i = 0; i < 2; i++)
-		log->buf[i].data = aligned_alloc(KBP_LOG_DATA_OFF, cfg->write_bytes_max);
-	if (log->block == NULL || log->buf[0].data == NULL || log->buf[1].data == NULL) {
-		rc = kbp_log_fail(log, ENOMEM, "log: out of memory for 2 x %u-byte write buffers",
-				  cfg->write_bytes_max);
-		goto fail;
-	}
-	memset(log->buf[0].data, 0, cfg->write_bytes_max);
-	memset(log->buf[1].data, 0, cfg->write_bytes_max);
-	/* A leftover temp snapshot is an interrupted snapshot_write: never installed, drop it. */
-	unlinkat(log->dirfd, KBP_LOG_SNAP_TMP, 0);
-	if ((rc = kbp_log_spare_prepare(log)) < 0)   /* also probes O_DIRECT and the alignment */
-		goto fail;
-	if ((rc = setup_ring(log)) < 0)
-		goto fail;
-	/* Last, so that a failed first start leaves no log behind and can simply be retried. */
-	if (log->creating && (rc = kbp_log_ident_write(log->dirfd, log->dir, &log->ident, log->err,
-						       sizeof(log->err))) != 0) {
-		rc = -rc;
-		goto fail;
-	}
-	if ((rc = kbp_log_bg_start(log)) < 0)
-		goto fail;
-	log->stats.align_bytes = log->align;
 	*out = log;
 	return 0;
 fail:

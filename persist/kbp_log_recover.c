@@ -270,7 +270,7 @@ static int reuse_empty_segment(struct kbp_log *log, uint64_t seq)
 	fd = openat(log->dirfd, name, O_RDWR | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)
 		return kbp_log_fail(log, errno, "log %s: cannot reopen %s: %s", log->dir, name, strerror(errno));
-	assert(log->nsegs > 0 && log->segs[log->nsegs - 1].seq == seq);
+	assert(log->nsegs > 0 && log->segs[log->nsegs - 1].seq == seq && log->spare_fd >= 0);
 	close(log->spare_fd);
 	unlinkat(log->dirfd, KBP_LOG_SPARE_NAME, 0);
 	log->nsegs--;                        /* activation lists it again */
