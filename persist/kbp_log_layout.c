@@ -85,10 +85,10 @@ static int list_dir(struct kbp_log *log, struct kbp_log_layout *L)
 		}
 	}
 	closedir(d);
-	if (rc == 0) {
+	if (rc == 0 && L->nsegs > 1)
 		qsort(L->segs, L->nsegs, sizeof(*L->segs), cmp_u64);
+	if (rc == 0 && L->nsnaps > 1)
 		qsort(L->snaps, L->nsnaps, sizeof(*L->snaps), cmp_u64);
-	}
 	return rc;
 }
 
@@ -164,7 +164,7 @@ static int check_snapshot(struct kbp_log *log, const struct kbp_log_layout *L)
 	char name[64];
 
 	if (id->snap_upto == 0 ||
-	    bsearch(&id->snap_upto, L->snaps, L->nsnaps, sizeof(*L->snaps), cmp_u64) != NULL)
+	    (L->nsnaps > 0 && bsearch(&id->snap_upto, L->snaps, L->nsnaps, sizeof(*L->snaps), cmp_u64)))
 		return 0;
 	kbp_log_snap_name(name, id->snap_upto);
 	return kbp_log_fail(log, EBADMSG, "log %s: %s is missing: %s says the log starts from that "
