@@ -18,6 +18,13 @@
  * (limits.cache_bytes) and emptied when full: a smaller memo costs time, never
  * correctness.
  *
+ * Which candidate to try first does not change the answer, only the time to it
+ * (next_move): a read whose answer fits is taken at once and never undone (values are
+ * unique, so that loses nothing), and writes are tried in the order their answers came,
+ * so that one in flight for a second is placed where a read needs its value instead of
+ * early and undone thousands of steps later.  Measured on the cluster test (seed 1):
+ * 11.5 s for 99,683 operations in list order, 0.10 s for 106,665 with this order.
+ *
  * The clock is read every 4096 steps: a history can be exponentially hard (many
  * concurrent writes followed by a read that none of their orders explains), and the
  * search gives up at the deadline (KBP_LIN_TIMEOUT).
@@ -32,6 +39,7 @@
 #define LIN_CLOCK_EVERY 4096u
 #define LIN_CACHE_MIN_WORDS (UINT32_C(1) << 13)
 #define LIN_ENTRY_HDR 4u          /* state, hash, lo|nw, next */
+#define LIN_NO_OP UINT32_MAX
 
 /* Events (id = 2j + 1 for a return): by time, calls before returns at the same instant. */
 struct event {
@@ -175,6 +183,7 @@ struct frame {
 	uint32_t j;                  /* operation linearized (call order) */
 	uint32_t hi;                 /* 1 + the highest linearized before it */
 	uint64_t state;              /* register before it */
+	bool forced;                 /* a read: no other choice needs trying at that point */
 };
 
 /*
@@ -185,6 +194,7 @@ struct search {
 	uint32_t m;
 	const struct kbp_lin_op *ops;
 	const uint32_t *opi;         /* call order -> index into ops */
+	const uint64_t *eret;        /* indexed like ops */
 	uint32_t *ev, *next, *prev;
 	uint32_t *call_node, *ret_node;
 	uint64_t *bits;
@@ -227,6 +237,7 @@ static int search_init(struct search *s, const struct kbp_lin_op *ops, const uin
 	s->m = m;
 	s->ops = ops;
 	s->opi = opi;
+	s->eret = eret;
 	s->ev = malloc(nodes * sizeof(*s->ev));
 	s->next = malloc(nodes * sizeof(*s->next));
 	s->prev = malloc(nodes * sizeof(*s->prev));
@@ -295,46 +306,112 @@ static int try_linearize(struct search *s, uint32_t j, uint64_t ns, uint32_t hi)
 	return r;
 }
 
+/* An operation that leaves the register as it found it whenever its answer fits. */
+static bool reads_only(const struct kbp_lin_op *o)
+{
+	return o->status != KBP_LIN_UNKNOWN &&
+	       (o->op == KBP_OP_GET || o->status == KBP_ST_NOT_FOUND || o->status == KBP_ST_CAS_FAILED);
+}
+
+/* Candidate order for writes: the one whose answer came first, then call order. */
+static bool before(const struct search *s, uint32_t a, uint32_t b)
+{
+	uint64_t ra = s->eret[s->opi[a]], rb = s->eret[s->opi[b]];
+	return ra != rb ? ra < rb : a < b;
+}
+
+/*
+ * The next move from the current configuration: the calls before the first return in
+ * the list are the candidates.
+ * - A read whose answer fits the state is a forced move: taking it now loses nothing
+ *   (values are unique, so the state it saw lasts until the next write, and every
+ *   operation that had to precede it already has).  Its memo hit means this point is
+ *   a dead end.
+ * - Otherwise writes, in order of their answers (after the one tried last, `after`;
+ *   LIN_NO_OP: from the start): an operation still in flight long after the others is
+ *   tried late, where a read needs its value, not early and undone thousands of steps
+ *   later.
+ * Returns 1 (moved: *j, the state after it *ns, *forced), 0 (no move left: backtrack),
+ * -ENOMEM.
+ */
+static int next_move(struct search *s, uint64_t state, uint32_t hi, uint32_t after, uint32_t *j,
+		     uint64_t *ns, bool *forced)
+{
+	const uint32_t head = 2 * s->m;
+
+	for (uint32_t x = s->next[head]; after == LIN_NO_OP && !(s->ev[x] & 1); x = s->next[x]) {
+		uint32_t c = s->ev[x] >> 1;
+		const struct kbp_lin_op *o = &s->ops[s->opi[c]];
+		if (reads_only(o) && kbp_lin_step(state, o, ns)) {
+			*j = c;
+			*forced = true;
+			return try_linearize(s, c, *ns, hi);
+		}
+	}
+	*forced = false;
+	for (;;) {
+		uint32_t best = LIN_NO_OP;
+		for (uint32_t x = s->next[head]; !(s->ev[x] & 1); x = s->next[x]) {
+			uint32_t c = s->ev[x] >> 1;
+			if (reads_only(&s->ops[s->opi[c]]) || (after != LIN_NO_OP && !before(s, after, c)))
+				continue;
+			if (best == LIN_NO_OP || before(s, c, best))
+				best = c;
+		}
+		if (best == LIN_NO_OP)
+			return 0;
+		after = best;
+		if (!kbp_lin_step(state, &s->ops[s->opi[best]], ns))
+			continue;
+		int r = try_linearize(s, best, *ns, hi);
+		if (r != 0) {
+			*j = best;
+			return r;
+		}
+	}
+}
+
 static enum kbp_lin_verdict search_run(struct search *s, const struct kbp_lin_limits *lim,
 				       uint64_t steps_max, uint64_t *steps_out)
 {
 	const uint32_t head = 2 * s->m, tail = head + 1;
 	uint64_t state = KBP_LIN_ABSENT, steps = 0;
-	uint32_t depth = 0, hi = 0, x = s->next[head];
+	uint32_t depth = 0, hi = 0, after = LIN_NO_OP;
 
 	while (s->next[head] != tail) {
+		uint32_t j;
+		uint64_t ns;
+		bool forced;
 		*steps_out = steps;
 		if (++steps % LIN_CLOCK_EVERY == 0 && (kbp_lin_deadline_passed(lim) || steps > steps_max))
 			return KBP_LIN_TIMEOUT;
-		assert(x != tail);
-		uint32_t j = s->ev[x] >> 1;
-		uint64_t ns;
-		if (!(s->ev[x] & 1)) {
-			int r = kbp_lin_step(state, &s->ops[s->opi[j]], &ns) ? try_linearize(s, j, ns, hi) : 0;
-			if (r < 0)
-				return KBP_LIN_NOMEM;
-			if (r == 0) {
-				x = s->next[x];
-				continue;
-			}
-			s->stack[depth++] = (struct frame){ j, hi, state };
+		int r = next_move(s, state, hi, after, &j, &ns, &forced);
+		if (r < 0)
+			return KBP_LIN_NOMEM;
+		if (r > 0) {
+			s->stack[depth++] = (struct frame){ j, hi, state, forced };
 			state = ns;
 			hi = j + 1 > hi ? j + 1 : hi;
-			x = s->next[head];
+			after = LIN_NO_OP;
 			continue;
 		}
-		/* A return: its operation was not placed in time.  Undo the last choice. */
-		if (depth == 0)
-			break;
-		struct frame f = s->stack[--depth];
+		/* No move left here: undo the last choice that had alternatives. */
+		struct frame f;
+		do {
+			if (depth == 0) {
+				*steps_out = steps;
+				return KBP_LIN_NO;
+			}
+			f = s->stack[--depth];
+			s->bits[f.j >> 6] &= ~(UINT64_C(1) << (f.j & 63));
+			unlift(s, f.j);
+		} while (f.forced);
 		state = f.state;
 		hi = f.hi;
-		s->bits[f.j >> 6] &= ~(UINT64_C(1) << (f.j & 63));
-		unlift(s, f.j);
-		x = s->next[s->call_node[f.j]];
+		after = f.j;
 	}
 	*steps_out = steps;
-	return s->next[head] == tail ? KBP_LIN_YES : KBP_LIN_NO;
+	return KBP_LIN_YES;
 }
 
 enum kbp_lin_verdict kbp_lin_search(const struct kbp_lin_op *ops, const uint32_t *opi, uint32_t m,
