@@ -8,8 +8,13 @@
  * all for every k-th command.  It tests the generator's TX/RX paths, batching, leader
  * discovery, retries and accounting without kbpaxosd; it does no consensus.
  *
+ * With --kv the leader answers from one real key-value store (consensus/kbp_kv.c, with
+ * its sessions), so the generator's --check has a linearizable service to check; a
+ * dropped command then still runs, only its answer is lost.  --lose-every K plants a
+ * bug for --check to catch: every K-th PUT is answered OK and not applied.
+ *
  *   kbp-fake-cluster --config conf/local.ini [--leader N] [--busy-every K]
- *                    [--drop-every K] [--seconds S]
+ *                    [--drop-every K] [--kv [--lose-every K]] [--seconds S]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +32,7 @@
 
 #include "kbp_config.h"
 #include "kbp_gen_port.h"
+#include "kbp_sm.h"
 #include "kbp_wire_mbuf.h"
 
 #define FAKE_BURST 32u
@@ -53,8 +59,9 @@ struct fake {
 	struct rte_mempool *mp;
 	struct fake_node node[KBP_NODES_MAX];
 	unsigned leader;
-	uint64_t busy_every, drop_every;
-	uint64_t cmds, replies, busy, dropped, not_leader, bad;
+	uint64_t busy_every, drop_every, lose_every;
+	struct kbp_kv *kv;           /* --kv: the store the leader answers from */
+	uint64_t cmds, replies, busy, dropped, not_leader, bad, puts, lost;
 	uint8_t *buf;
 	uint32_t buf_cap;
 };
@@ -79,6 +86,20 @@ static int find_dev(const struct kbp_cluster_config *c, unsigned n)
 	return -1;
 }
 
+/* --kv: run cmd on the store, or (--lose-every) answer a PUT OK without running it. */
+static void kv_answer(struct fake *f, const struct kbp_cmd *cmd, struct kbp_reply *rep)
+{
+	if (cmd->op == KBP_OP_PUT && f->lose_every && ++f->puts % f->lose_every == 0) {
+		struct kbp_reply seen;
+		if (!kbp_kv_session_lookup(f->kv, cmd->client_id, cmd->seq, &seen)) {
+			f->lost++;
+			rep->status = KBP_ST_OK;
+			return;
+		}
+	}
+	kbp_kv_apply(f->kv, cmd, rep);
+}
+
 static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const struct kbp_wire_src *src)
 {
 	struct fake_node *fn = &f->node[n];
@@ -94,7 +115,8 @@ static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const st
 			break;
 		off += (uint32_t)r;
 		f->cmds++;
-		if (f->drop_every && f->cmds % f->drop_every == 0) {
+		bool drop = f->drop_every && f->cmds % f->drop_every == 0;
+		if (drop && !f->kv) {
 			f->dropped++;
 			continue;
 		}
@@ -108,8 +130,15 @@ static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const st
 		} else if (f->busy_every && f->cmds % f->busy_every == 0) {
 			rep.status = KBP_ST_BUSY;
 			f->busy++;
+		} else if (f->kv) {
+			kv_answer(f, &cmd, &rep);
 		} else {
 			rep.status = cmd.op == KBP_OP_GET ? KBP_ST_NOT_FOUND : KBP_ST_OK;
+		}
+		rep.leader = (uint8_t)f->leader;
+		if (drop) {                  /* --kv: it ran; only the answer is lost */
+			f->dropped++;
+			continue;
 		}
 		r = kbp_reply_encode(&rep, f->buf + len, f->buf_cap - len);
 		if (r < 0)
@@ -141,6 +170,7 @@ int main(int argc, char **argv)
 	char err[KBP_CONFIG_ERR_MAX];
 	const char *config = "conf/local.ini";
 	double seconds = 0;
+	bool use_kv = false;
 	int opt;
 
 	static const struct option longs[] = {
@@ -148,6 +178,8 @@ int main(int argc, char **argv)
 		{ "leader", required_argument, NULL, 'l' },
 		{ "busy-every", required_argument, NULL, 'b' },
 		{ "drop-every", required_argument, NULL, 'd' },
+		{ "kv", no_argument, NULL, 'k' },
+		{ "lose-every", required_argument, NULL, 'o' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,10 +189,12 @@ int main(int argc, char **argv)
 		case 'l': f.leader = (unsigned)atoi(optarg); break;
 		case 'b': f.busy_every = strtoull(optarg, NULL, 10); break;
 		case 'd': f.drop_every = strtoull(optarg, NULL, 10); break;
+		case 'k': use_kv = true; break;
+		case 'o': f.lose_every = strtoull(optarg, NULL, 10); break;
 		case 's': seconds = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s --config FILE [--leader N] [--busy-every K] "
-				"[--drop-every K] [--seconds S]\n", argv[0]);
+				"[--drop-every K] [--kv [--lose-every K]] [--seconds S]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -169,6 +203,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	f.c = &cfg;
+	if (use_kv && !(f.kv = kbp_kv_new(cfg.kv_keys_max, cfg.clients_max))) {
+		fprintf(stderr, "kbp-fake-cluster: out of memory for --kv\n");
+		return 1;
+	}
 	if (f.leader >= cfg.nodes) {
 		fprintf(stderr, "kbp-fake-cluster: --leader %u: nodes are 0..%u\n", f.leader, cfg.nodes - 1);
 		return 2;
@@ -262,8 +300,9 @@ int main(int argc, char **argv)
 			idle = 0;
 	}
 	printf("kbp-fake-cluster: %" PRIu64 " commands, %" PRIu64 " replies (%" PRIu64 " NOT_LEADER, %"
-	       PRIu64 " BUSY), %" PRIu64 " dropped on purpose, %" PRIu64 " bad frames\n",
-	       f.cmds, f.replies, f.not_leader, f.busy, f.dropped, f.bad);
+	       PRIu64 " BUSY), %" PRIu64 " dropped on purpose, %" PRIu64 " PUTs lost on purpose, %" PRIu64
+	       " bad frames\n", f.cmds, f.replies, f.not_leader, f.busy, f.dropped, f.lost, f.bad);
+	kbp_kv_free(f.kv);
 	for (unsigned n = 0; n < cfg.nodes; n++)
 		if (f.node[n].present)
 			kbp_gen_port_close(f.node[n].port);

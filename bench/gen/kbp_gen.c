@@ -23,6 +23,12 @@
  * never sent) and exactly once in its op's histogram; requests that did not get an
  * answer are recorded at the time the generator gave up on them (a lower bound).
  *
+ * Checking (--check).  Every request is also recorded in a bounded history (kbp_check.h):
+ * invoked when first sent, answered when a definite answer arrives (the TSC read after
+ * it was polled), unknown otherwise; values are unique per write.  After the run the
+ * history is checked for linearizability (kbp_lin.c) and the verdict printed and saved.
+ * Without --check the hooks are one predictable branch each.
+ *
  * One lcore (the main one) does everything: RX burst, replies, sends due requests,
  * one TX burst per port.  No allocation or system call on that path; when idle and
  * the config says idle = adaptive, it sleeps a few microseconds.
@@ -50,6 +56,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "kbp_check.h"
 #include "kbp_config.h"
 #include "kbp_gen_port.h"
 #include "kbp_gen_work.h"
@@ -77,6 +84,7 @@
 
 _Static_assert(KBP_GEN_SESSIONS_MAX <= (1u << GEN_CLIENT_ID_BITS), "session index fits its bits");
 _Static_assert(GEN_TX_MAX >= GEN_BURST, "a TX queue holds at least one burst");
+_Static_assert(KBP_GEN_VALUE_FOREIGN == KBP_LIN_FOREIGN, "one spelling of a value we never wrote");
 
 static volatile sig_atomic_t force_quit;
 
@@ -129,6 +137,7 @@ struct gen_session {
 	uint8_t node;              /* where the last copy went */
 	uint8_t measured;
 	uint32_t tries;            /* resends after timeouts and BUSY */
+	uint32_t rec;              /* --check: its record */
 };
 
 /* Events (not outcomes): every copy sent, every reply seen. */
@@ -204,6 +213,12 @@ struct gen {
 	uint64_t ts_flag;          /* ol_flags bit: this frame carries one */
 	uint64_t next_anchor, anchor_period_tsc;
 	char clock_why[256];       /* for the start line and the report */
+
+	/* --check: the history, and whether it filled up (the run then stops issuing). */
+	struct kbp_check *chk;
+	bool chk_stop;
+	struct kbp_check_result chk_res;
+	bool chk_done;
 
 	struct gen_events ev;
 	uint64_t outcome[OUT_COUNT];
@@ -286,10 +301,14 @@ static void sess_send(struct gen *g, uint32_t i, uint64_t now)
 	uint32_t n = s->node;
 	struct gen_node_tx *nt = &g->node[n];
 	uint32_t size = kbp_gen_cmd_size(&g->w, s->op);
+	uint64_t exp = 0, val = 0;
 
 	if (nt->count == g->batch_max || nt->len + size > g->payload_max)
 		frame_flush(g, n);
-	nt->len += kbp_gen_cmd_encode(&g->w, nt->buf + nt->len, g->id_base + i, s->seq, s->op, s->key);
+	if (unlikely(g->chk != NULL))
+		kbp_check_values(g->chk, s->rec, &exp, &val);
+	nt->len += kbp_gen_cmd_encode(&g->w, nt->buf + nt->len, g->id_base + i, s->seq, s->op, s->key,
+				      exp, val);
 	nt->count++;
 	s->state = S_WAIT;
 	s->due_tsc = now + g->timeout_tsc;
@@ -304,6 +323,8 @@ static void sess_finish(struct gen *g, uint32_t i, enum gen_outcome out, uint64_
 
 	uint64_t ns = now > s->intended_tsc ? tsc_ns(g, now - s->intended_tsc) : 0;
 
+	if (unlikely(g->chk != NULL))
+		kbp_check_end(g->chk, s->rec);   /* no definite answer recorded: unknown */
 	if (s->measured) {
 		g->outcome[out]++;
 		kbp_hist_record(&g->hist[s->op], ns);
@@ -337,6 +358,16 @@ static uint8_t next_reachable(const struct gen *g, uint8_t from)
 	return from;
 }
 
+/* --check: a definite answer, timed after it was polled (never before it existed). */
+static void check_answer(struct gen *g, const struct gen_session *s, const struct kbp_reply *r)
+{
+	uint64_t read = KBP_LIN_ABSENT;
+
+	if ((s->op == KBP_OP_GET && r->status == KBP_ST_OK) || r->status == KBP_ST_CAS_FAILED)
+		read = kbp_gen_value_id(&g->w, s->key, r->val, r->val_len);
+	kbp_check_complete(g->chk, s->rec, r->status, read, rte_rdtsc());
+}
+
 static void on_reply(struct gen *g, uint8_t from, const struct kbp_reply *r, uint64_t now)
 {
 	uint64_t i = r->client_id - g->id_base;
@@ -352,6 +383,9 @@ static void on_reply(struct gen *g, uint8_t from, const struct kbp_reply *r, uin
 		g->ev.replies_stale++;
 		return;
 	}
+	if (unlikely(g->chk != NULL) && (r->status == KBP_ST_OK || r->status == KBP_ST_NOT_FOUND ||
+					 r->status == KBP_ST_CAS_FAILED))
+		check_answer(g, s, r);
 	switch (r->status) {
 	case KBP_ST_OK: sess_finish(g, (uint32_t)i, OUT_OK, now); break;
 	case KBP_ST_NOT_FOUND: sess_finish(g, (uint32_t)i, OUT_NOT_FOUND, now); break;
@@ -460,12 +494,23 @@ static void sess_start(struct gen *g, uint64_t intended, uint64_t now)
 	s->tries = 0;
 	s->node = pick_node(g);
 	s->measured = intended >= g->t_measure && intended < g->t_end;
+	if (unlikely(g->chk != NULL))
+		s->rec = kbp_check_invoke(g->chk, s->key, s->op, i, now);
 	g->in_flight++;
 	g->ev.requests++;
 	g->sec_offered++;
 	if (s->measured)
 		g->measured_started++;
 	sess_send(g, i, now);
+}
+
+/* --check: the history is full; nothing more may be sent (see kbp_check.h). */
+static inline bool check_full(struct gen *g)
+{
+	if (likely(g->chk == NULL))
+		return false;
+	g->chk_stop = kbp_check_full(g->chk);
+	return g->chk_stop;
 }
 
 static uint32_t issue(struct gen *g, uint64_t now)
@@ -475,14 +520,14 @@ static uint32_t issue(struct gen *g, uint64_t now)
 	if (g->o.rate > 0) {
 		/* Everything due by now, in order, as client ids allow. */
 		while (g->next_intended <= now && g->next_intended < g->t_end && g->n_free > 0 &&
-		       n < GEN_ISSUE_MAX) {
+		       n < GEN_ISSUE_MAX && !check_full(g)) {
 			sess_start(g, g->next_intended, now);
 			g->next_k++;
 			g->next_intended = g->t_start + (uint64_t)((double)g->next_k * g->period_tsc);
 			n++;
 		}
 	} else if (now < g->t_end) {
-		while (g->n_free > 0 && n < GEN_ISSUE_MAX) {
+		while (g->n_free > 0 && n < GEN_ISSUE_MAX && !check_full(g)) {
 			sess_start(g, now, now);
 			n++;
 		}
@@ -705,12 +750,13 @@ static void run(struct gen *g, bool adaptive)
 		uint64_t now = rte_rdtsc();
 		uint32_t got = 0, sent;
 
-		if (force_quit && !stopping) {
-			/* Ctrl-C: stop issuing, end the window now, report what we have. */
+		if ((force_quit || g->chk_stop) && !stopping) {
+			/* Ctrl-C or a full --check history: stop issuing, end the window now. */
 			stopping = true;
 			if (now < g->t_end) {
 				g->t_end = now > g->t_measure ? now : g->t_measure;
-				g->t_drain_end = now + (uint64_t)(0.2 * g->tsc_hz);
+				/* A full history drains as usual: every answer still counts. */
+				g->t_drain_end = now + (uint64_t)((force_quit ? 0.2 : drain_s) * g->tsc_hz);
 			}
 		}
 		rx_all(g, now, &got);
@@ -944,6 +990,11 @@ static int write_json(const struct gen *g, const char *path)
 		kbp_json_obj_end(&j);
 	}
 	kbp_json_arr_end(&j);
+	if (g->chk_done) {
+		char key[KBP_KEY_MAX + 1];
+		kbp_gen_key_name(&g->w, g->chk_res.bad_key, key, sizeof(key));
+		kbp_check_json(&g->chk_res, &j, g->t_start, g->tsc_hz, key);
+	}
 	kbp_json_obj_end(&j);
 	int r = kbp_json_finish(&j);
 	if (fclose(f) != 0 && r == 0)
@@ -1249,6 +1300,13 @@ static int setup(struct gen *g, char *err, size_t err_len)
 	g->id_base = (((uint64_t)ts.tv_sec * 1000003u + (uint64_t)ts.tv_nsec / 1000u) ^
 		      ((uint64_t)getpid() << 24)) << GEN_CLIENT_ID_BITS;
 	g->id_base &= ~(UINT64_C(1) << 63);
+	if (g->o.check) {
+		/* The same fresh number picks this run's key range and tags its values. */
+		kbp_gen_work_set_nonce(&g->w, g->id_base >> GEN_CLIENT_ID_BITS);
+		g->chk = kbp_check_new(g->o.check_ops, g->o.keys);
+		if (!g->chk)
+			return -ENOMEM;
+	}
 
 	for (unsigned op = 0; op < KBP_OP_COUNT; op++)
 		if (kbp_hist_init(&g->hist[op], 1, GEN_HIST_HIGHEST_NS, 3) != 0)
@@ -1300,6 +1358,25 @@ static int wait_links(const struct gen *g)
 			fprintf(stderr, ": is node %d running (kbpaxosd --node %d)?\n", node, node);
 	}
 	return -ENOTCONN;
+}
+
+/* --check: the verdict on the whole history, printed; write_json() saves it. */
+static enum kbp_check_verdict run_check(struct gen *g)
+{
+	char key[KBP_KEY_MAX + 1];
+
+	printf("\n  Linearizability (--check, per-key Wing & Gong search, bounded to %.0f s):\n",
+	       g->o.check_time_s);
+	fflush(stdout);
+	if (kbp_check_run(g->chk, g->o.check_time_s, 0, &g->chk_res) != 0) {
+		fprintf(stderr, "kbpaxos-gen: --check: out of memory for the check\n");
+		printf("linearizable=unknown\n");
+		return KBP_CHECK_UNKNOWN;
+	}
+	g->chk_done = true;
+	kbp_gen_key_name(&g->w, g->chk_res.bad_key, key, sizeof(key));
+	kbp_check_print(&g->chk_res, stdout, g->t_start, g->tsc_hz, key);
+	return g->chk_res.verdict;
 }
 
 int main(int argc, char **argv)
@@ -1371,6 +1448,13 @@ int main(int argc, char **argv)
 	       g.o.duration_s, g.o.warmup_s, g.o.value_size, g.o.keys,
 	       g.o.zipf_s > 0 ? "zipf" : "uniform", g.o.mix[KBP_OP_PUT], g.o.mix[KBP_OP_GET],
 	       g.o.mix[KBP_OP_CAS], g.o.target >= 0 ? "fixed target" : "leader discovery", g.batch_max);
+	if (g.chk) {
+		char k0[KBP_KEY_MAX + 1];
+		kbp_gen_key_name(&g.w, 0, k0, sizeof(k0));
+		printf("kbpaxos-gen: --check: keys from %s (a range of its own for this run), values unique "
+		       "per write, at most %u operations recorded (%.0f MiB), check bounded to %.0f s\n", k0,
+		       g.o.check_ops, (double)g.o.check_ops * KBP_CHECK_REC_BYTES / (1 << 20), g.o.check_time_s);
+	}
 	/*
 	 * Adaptive idling sleeps ~20 us; with the default 50 us timer slack a reply arriving
 	 * meanwhile would be timestamped ~70 us late, inflating every latency we report.
@@ -1385,6 +1469,8 @@ int main(int argc, char **argv)
 	print_report(&g, stdout);
 	fetch_cluster_counters(&g);   /* the nodes are still up: the wrk2 order, counters last */
 	r = 0;
+	if (g.chk && run_check(&g) == KBP_CHECK_NO)
+		r = 1;
 	if (g.o.out_dir && write_outputs(&g) != 0)
 		r = 1;
 	uint64_t total = 0;
@@ -1402,5 +1488,6 @@ int main(int argc, char **argv)
 	for (unsigned op = 0; op < KBP_OP_COUNT; op++)
 		kbp_hist_fini(&g.hist[op]);
 	kbp_hist_fini(&g.interval);
+	kbp_check_free(g.chk);
 	return r;
 }

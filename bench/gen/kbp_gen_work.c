@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kbp_check.h"
 #include "kbp_gen_work.h"
 
 void kbp_gen_opts_default(struct kbp_gen_opts *o)
@@ -31,6 +32,8 @@ void kbp_gen_opts_default(struct kbp_gen_opts *o)
 	o->busy_backoff_us = 200;
 	o->seed = 1;
 	o->label = "run";
+	o->check_ops = 1000000;
+	o->check_time_s = 60;
 }
 
 void kbp_gen_usage(const char *prog)
@@ -58,8 +61,15 @@ void kbp_gen_usage(const char *prog)
 	       "  --out DIR            write summary.json, latency .hgrm, timeseries.csv and plots\n"
 	       "  --label NAME         run name in output files (run)\n"
 	       "  --no-plots           do not call bench/plot.sh\n"
-	       "  --quiet              no per-second lines\n",
-	       prog);
+	       "  --quiet              no per-second lines\n"
+	       "  --check              record every put/get/cas and check the history for\n"
+	       "                       linearizability at the end: prints linearizable=yes|no|unknown\n"
+	       "                       (exit status 1 on no); values become unique per write\n"
+	       "                       (--value-size >= %u) and keys unique per run\n"
+	       "  --check-ops N        records at most, %u bytes each; at N the run stops\n"
+	       "                       issuing and drains (1000000)\n"
+	       "  --check-time S       give up the check after S seconds: unknown (60)\n",
+	       prog, KBP_GEN_CHECK_VALUE_MIN, KBP_CHECK_REC_BYTES);
 }
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -140,8 +150,22 @@ enum {
 	OPT_CONFIG = 256, OPT_RATE, OPT_OUTSTANDING, OPT_SESSIONS, OPT_DURATION, OPT_WARMUP,
 	OPT_VALUE_SIZE, OPT_KEY_SIZE, OPT_KEYS, OPT_DIST, OPT_MIX, OPT_TARGET, OPT_TIMEOUT,
 	OPT_RETRIES, OPT_BUSY_BACKOFF, OPT_BATCH, OPT_SEED, OPT_OUT, OPT_LABEL, OPT_QUIET,
-	OPT_NO_PLOTS, OPT_HELP,
+	OPT_NO_PLOTS, OPT_CHECK, OPT_CHECK_OPS, OPT_CHECK_TIME, OPT_HELP,
 };
+
+/* --check: values that hold an id and a nonce, and room for a fresh key range per run. */
+static int check_opts(const struct kbp_gen_opts *o, uint64_t room, char *err, size_t err_len)
+{
+	if (o->value_size < KBP_GEN_CHECK_VALUE_MIN)
+		return fail(err, err_len, "--check needs --value-size >= %u (each value carries its "
+			    "write's id)", KBP_GEN_CHECK_VALUE_MIN);
+	if (o->keys > KBP_GEN_CHECK_KEYS_MAX)
+		return fail(err, err_len, "--check takes --keys up to %u", KBP_GEN_CHECK_KEYS_MAX);
+	if (o->key_size - 1 < 20 && room / o->keys < KBP_GEN_CHECK_KEY_SPACES)
+		return fail(err, err_len, "--check needs --key-size long enough for %u x --keys "
+			    "(a fresh key range per run)", KBP_GEN_CHECK_KEY_SPACES);
+	return 0;
+}
 
 int kbp_gen_opts_parse(struct kbp_gen_opts *o, int argc, char **argv, char *err, size_t err_len)
 {
@@ -167,6 +191,9 @@ int kbp_gen_opts_parse(struct kbp_gen_opts *o, int argc, char **argv, char *err,
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "no-plots", no_argument, NULL, OPT_NO_PLOTS },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "check-ops", required_argument, NULL, OPT_CHECK_OPS },
+		{ "check-time", required_argument, NULL, OPT_CHECK_TIME },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -269,6 +296,17 @@ int kbp_gen_opts_parse(struct kbp_gen_opts *o, int argc, char **argv, char *err,
 			break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_NO_PLOTS: o->no_plots = true; break;
+		case OPT_CHECK: o->check = true; break;
+		case OPT_CHECK_OPS:
+			if (!parse_u64(a, 1, KBP_GEN_CHECK_OPS_MAX, &u))
+				return fail(err, err_len, "--check-ops '%s': expected 1..%u", a,
+					    KBP_GEN_CHECK_OPS_MAX);
+			o->check_ops = (uint32_t)u;
+			break;
+		case OPT_CHECK_TIME:
+			if (!parse_double(a, 0.001, 86400, &o->check_time_s))
+				return fail(err, err_len, "--check-time '%s': expected seconds in 0.001..86400", a);
+			break;
 		case OPT_HELP:
 		case 'h':
 			kbp_gen_usage(argv[0]);
@@ -290,7 +328,7 @@ int kbp_gen_opts_parse(struct kbp_gen_opts *o, int argc, char **argv, char *err,
 	if (o->key_size - 1 < 20 && o->keys > room)
 		return fail(err, err_len, "--keys %" PRIu64 " needs keys longer than --key-size %u",
 			    o->keys, o->key_size);
-	return 0;
+	return o->check ? check_opts(o, room, err, err_len) : 0;
 }
 
 /* ---- Zipf by rejection-inversion ------------------------------------------------ */
@@ -363,7 +401,20 @@ int kbp_gen_work_init(struct kbp_gen_work *w, const struct kbp_gen_opts *o)
 		w->mix_cum[op] = w->mix_total;
 	}
 	w->rng.state = o->seed * UINT64_C(0x2545F4914F6CDD1D) + 1;
+	w->check = o->check;
 	return w->mix_total > 0 ? 0 : -EINVAL;
+}
+
+void kbp_gen_work_set_nonce(struct kbp_gen_work *w, uint64_t nonce)
+{
+	uint64_t room = 1;                        /* 10^(key_size-1), at most 10^19 */
+	for (uint32_t i = 1; i < w->key_size && i < 20; i++)
+		room *= 10;
+	uint64_t spaces = room / w->keys;
+
+	w->nonce = nonce;
+	/* Key range 1..spaces-1 of --keys each; range 0 is the one runs without --check use. */
+	w->key_base = spaces > 1 ? (1 + nonce % (spaces - 1)) * w->keys : 0;
 }
 
 uint64_t kbp_gen_work_key(struct kbp_gen_work *w)
@@ -393,7 +444,7 @@ uint32_t kbp_gen_cmd_size(const struct kbp_gen_work *w, uint8_t op)
 	return KBP_CMD_HDR_SIZE + kbp_pad8(body);
 }
 
-/* The value every PUT of key writes and every CAS expects. */
+/* The value every PUT of key writes and every CAS expects (without --check). */
 static void fill_value(uint8_t *p, uint32_t len, uint64_t key)
 {
 	uint64_t x = key * UINT64_C(0x9E3779B97F4A7C15) + 0x6b6270;
@@ -401,8 +452,58 @@ static void fill_value(uint8_t *p, uint32_t len, uint64_t key)
 		p[i] = (uint8_t)(x >> (8 * (i & 7))) ^ (uint8_t)i;
 }
 
+/* Byte i >= 16 of value id's bytes for key under --check. */
+static inline uint8_t check_byte(uint64_t x, uint32_t i)
+{
+	return (uint8_t)(x >> (8 * (i & 7))) ^ (uint8_t)i;
+}
+
+static uint64_t check_mix(uint64_t key, uint64_t id)
+{
+	return (key + 1) * UINT64_C(0x9E3779B97F4A7C15) ^ id * UINT64_C(0xbf58476d1ce4e5b9);
+}
+
+/* --check: id, nonce, then a pattern of key and id. */
+static void fill_check_value(const struct kbp_gen_work *w, uint8_t *p, uint32_t len, uint64_t key,
+			     uint64_t id)
+{
+	uint64_t x = check_mix(key, id);
+	kbp_le64_store(p, id);
+	kbp_le64_store(p + 8, w->nonce);
+	for (uint32_t i = KBP_GEN_CHECK_VALUE_MIN; i < len; i++)
+		p[i] = check_byte(x, i);
+}
+
+uint64_t kbp_gen_value_id(const struct kbp_gen_work *w, uint64_t key, const uint8_t *v, uint32_t len)
+{
+	if (len != w->value_size || len < KBP_GEN_CHECK_VALUE_MIN || kbp_le64_load(v + 8) != w->nonce)
+		return KBP_GEN_VALUE_FOREIGN;
+	uint64_t id = kbp_le64_load(v), x = check_mix(key, id);
+	for (uint32_t i = KBP_GEN_CHECK_VALUE_MIN; i < len; i++)
+		if (v[i] != check_byte(x, i))
+			return KBP_GEN_VALUE_FOREIGN;
+	return id == 0 ? KBP_GEN_VALUE_FOREIGN : id;
+}
+
+static void key_digits(const struct kbp_gen_work *w, uint8_t *p, uint64_t key)
+{
+	uint64_t k = w->key_base + key;
+	p[0] = 'k';
+	for (uint32_t i = w->key_size - 1; i >= 1; i--) {
+		p[i] = (uint8_t)('0' + k % 10);
+		k /= 10;
+	}
+}
+
+void kbp_gen_key_name(const struct kbp_gen_work *w, uint64_t key, char *buf, size_t len)
+{
+	uint8_t k[KBP_KEY_MAX];
+	key_digits(w, k, key);
+	snprintf(buf, len, "%.*s", (int)w->key_size, (const char *)k);
+}
+
 uint32_t kbp_gen_cmd_encode(const struct kbp_gen_work *w, uint8_t *buf, uint64_t client_id,
-			    uint64_t seq, uint8_t op, uint64_t key)
+			    uint64_t seq, uint8_t op, uint64_t key, uint64_t exp, uint64_t val)
 {
 	uint32_t vlen = op == KBP_OP_GET ? 0 : w->value_size;
 	uint32_t elen = op == KBP_OP_CAS ? w->value_size : 0;
@@ -417,18 +518,16 @@ uint32_t kbp_gen_cmd_encode(const struct kbp_gen_work *w, uint8_t *buf, uint64_t
 	kbp_le16_store(buf + 20, (uint16_t)elen);
 	kbp_le16_store(buf + 22, 0);
 	/* Key: 'k' and key_size-1 decimal digits, most significant first. */
-	p[0] = 'k';
-	uint64_t k = key;
-	for (uint32_t i = w->key_size - 1; i >= 1; i--) {
-		p[i] = (uint8_t)('0' + k % 10);
-		k /= 10;
-	}
+	key_digits(w, p, key);
 	p += w->key_size;
-	if (elen) {
+	if (elen && w->check)
+		fill_check_value(w, p, elen, key, exp);
+	else if (elen)
 		fill_value(p, elen, key);
-		p += elen;
-	}
-	if (vlen)
+	p += elen;
+	if (vlen && w->check)
+		fill_check_value(w, p, vlen, key, val);
+	else if (vlen)
 		fill_value(p, vlen, key);
 	memset(buf + KBP_CMD_HDR_SIZE + body, 0, kbp_pad8(body) - body);
 	return KBP_CMD_HDR_SIZE + kbp_pad8(body);

@@ -8,6 +8,12 @@
  * Every PUT writes the same value for a key (a pattern derived from its index), and a
  * CAS expects that value and writes it again, so a CAS succeeds once the key has been
  * put and fails (KBP_ST_CAS_FAILED, a correct answer) only before that.
+ *
+ * Under --check every write must be told apart (kbp_check.h): a PUT or CAS writes the
+ * value id the checker gives it, and the value's bytes are that id (le64), the run's
+ * nonce (le64) and a pattern from key and id; a reply's value is read back with
+ * kbp_gen_value_id().  The key indexes are offset by key_base, a multiple of --keys
+ * picked from the nonce, so a run starts on keys no earlier run wrote.
  */
 #ifndef KBP_GEN_WORK_H
 #define KBP_GEN_WORK_H
@@ -22,6 +28,11 @@
 #define KBP_GEN_TARGET_DISCOVER (-1)
 #define KBP_GEN_SESSIONS_MAX 65536u
 #define KBP_GEN_KEY_SIZE_MIN 8u
+#define KBP_GEN_CHECK_VALUE_MIN 16u     /* id + nonce */
+#define KBP_GEN_CHECK_KEYS_MAX 1000000u
+#define KBP_GEN_CHECK_KEY_SPACES 1000u  /* --check wants room for this many runs' keys */
+#define KBP_GEN_CHECK_OPS_MAX (UINT32_C(1) << 28)
+#define KBP_GEN_VALUE_FOREIGN UINT64_MAX
 
 struct kbp_gen_opts {
 	const char *config;          /* --config: cluster INI with a [generator] section */
@@ -45,6 +56,9 @@ struct kbp_gen_opts {
 	const char *label;           /* --label: run name in files and plots */
 	bool quiet;                  /* --quiet: no live lines */
 	bool no_plots;               /* --no-plots */
+	bool check;                  /* --check: record the history, check linearizability */
+	uint32_t check_ops;          /* --check-ops: records at most (the run stops there) */
+	double check_time_s;         /* --check-time: bound on the check */
 };
 
 void kbp_gen_opts_default(struct kbp_gen_opts *o);
@@ -89,9 +103,14 @@ struct kbp_gen_work {
 	uint32_t mix_cum[KBP_OP_COUNT];   /* cumulative weights, op order */
 	uint32_t mix_total;
 	struct kbp_rng rng;
+	bool check;                  /* values carry ids (kbp_check.h) */
+	uint64_t nonce;              /* --check: this run's */
+	uint64_t key_base;           /* --check: added to every key index on the wire */
 };
 
 int kbp_gen_work_init(struct kbp_gen_work *w, const struct kbp_gen_opts *o);
+/* --check: this run's nonce (any number that differs between runs) picks key_base. */
+void kbp_gen_work_set_nonce(struct kbp_gen_work *w, uint64_t nonce);
 uint64_t kbp_gen_work_key(struct kbp_gen_work *w);
 uint8_t kbp_gen_work_op(struct kbp_gen_work *w);
 
@@ -100,9 +119,17 @@ uint32_t kbp_gen_cmd_size(const struct kbp_gen_work *w, uint8_t op);
 
 /*
  * Encode command (client_id, seq, op, key) at buf, which has room for
- * kbp_gen_cmd_size(w, op) bytes.  Returns the bytes written.  No allocation.
+ * kbp_gen_cmd_size(w, op) bytes.  Under --check a CAS expects value id exp and a PUT
+ * or CAS writes value id val (both ignored otherwise).  Returns the bytes written.  No
+ * allocation.
  */
 uint32_t kbp_gen_cmd_encode(const struct kbp_gen_work *w, uint8_t *buf, uint64_t client_id,
-			    uint64_t seq, uint8_t op, uint64_t key);
+			    uint64_t seq, uint8_t op, uint64_t key, uint64_t exp, uint64_t val);
+
+/* --check: the id of the value v[0..len) of key, or KBP_GEN_VALUE_FOREIGN if this run did not write it. */
+uint64_t kbp_gen_value_id(const struct kbp_gen_work *w, uint64_t key, const uint8_t *v, uint32_t len);
+
+/* The key's name as it goes on the wire ("k000000000000042"), for reports. */
+void kbp_gen_key_name(const struct kbp_gen_work *w, uint64_t key, char *buf, size_t len);
 
 #endif

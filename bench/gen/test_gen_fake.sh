@@ -4,7 +4,8 @@
 # (its own memif sockets and file prefixes, so a running local cluster is not touched):
 # leader discovery through NOT_LEADER hints, BUSY and lost replies with same-seq resends,
 # open and closed loop, every request accounted for, and the TSC chosen as the latency
-# clock (memif stamps nothing).  Exit 0 pass, 1 fail, 77 skip.
+# clock (memif stamps nothing); --check says yes on a store that is linearizable and no
+# on one that loses writes.  Exit 0 pass, 1 fail, 77 skip.
 # Usage: test_gen_fake.sh GEN FAKE CONF
 set -u
 gen=$1 fake=$2 conf=$3
@@ -74,5 +75,36 @@ r = s["requests"]
 assert abs(r["total"] - 20000) <= 2, r            # exactly rate x duration were due
 assert r["ok"] == r["total"], r
 assert s["mode"] == "open", s["mode"]
+PY
+# --check against a linearizable stand-in: one real store, its sessions, and every 97th
+# answer lost after the command ran (no retries, so those outcomes stay unknown).
+start_fake --leader 2 --kv --drop-every 97 --busy-every 50
+"$gen" --config "$tmp/c.ini" --duration 1 --warmup 0.2 --outstanding 16 --timeout 20 --retries 0 \
+    --keys 4 --mix put=40,get=40,cas=20 --check --out "$tmp/o3" --no-plots >"$tmp/out.txt" 2>&1 ||
+    fail "--check on a linearizable store exited non-zero"
+stop_fake
+grep -q '^linearizable=yes$' "$tmp/out.txt" || fail "--check: expected linearizable=yes"
+python3 - "$tmp/o3/summary.json" <<'PY' || fail "--check summary"
+import json, sys
+c = json.load(open(sys.argv[1]))["check"]
+assert c["linearizable"] == "yes" and c["keys"] == 4 and c["ops"] > 1000, c
+assert c["unknown"] > 0, c          # the lost answers
+PY
+
+# ... and against one that acknowledges every 200th PUT without applying it: the
+# checker must say no (exit 1) and show a small excerpt of the key that went wrong.
+start_fake --leader 1 --kv --lose-every 200
+"$gen" --config "$tmp/c.ini" --duration 1 --warmup 0.2 --outstanding 16 --keys 4 \
+    --mix put=40,get=40,cas=20 --check --out "$tmp/o4" --no-plots >"$tmp/out.txt" 2>&1
+rc=$?
+stop_fake
+[ $rc -eq 1 ] || fail "--check on a store that loses writes: exit $rc, expected 1"
+grep -q '^linearizable=no$' "$tmp/out.txt" || fail "--check: expected linearizable=no"
+grep -q 'below cannot be ordered as one register' "$tmp/out.txt" || fail "--check: no excerpt"
+python3 - "$tmp/o4/summary.json" <<'PY' || fail "--check summary (no)"
+import json, sys
+c = json.load(open(sys.argv[1]))["check"]
+assert c["linearizable"] == "no" and c["keys_failed"] >= 1, c
+assert 1 <= c["excerpt_ops"] <= 24 and len(c["excerpt"]) == c["excerpt_ops"], c
 PY
 echo PASS

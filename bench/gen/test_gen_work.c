@@ -118,7 +118,7 @@ static void test_encode(void **state)
 	assert_int_equal(kbp_gen_work_init(&w, &o), 0);
 	for (uint8_t op = KBP_OP_PUT; op < KBP_OP_COUNT; op++) {
 		memset(buf, 0xaa, sizeof(buf));
-		uint32_t n = kbp_gen_cmd_encode(&w, buf, 77, 9, op, 1234);
+		uint32_t n = kbp_gen_cmd_encode(&w, buf, 77, 9, op, 1234, 5, 6);
 		assert_int_equal(n, kbp_gen_cmd_size(&w, op));
 		assert_int_equal(kbp_cmd_decode(&c, buf, n), (int)n);
 		assert_int_equal(kbp_batch_validate(buf, n, 1), 0);
@@ -131,6 +131,52 @@ static void test_encode(void **state)
 	}
 }
 
+/* --check: unique values that read back to their ids, keys in a range of their own. */
+static void test_check_values(void **state)
+{
+	struct kbp_gen_opts o;
+	struct kbp_gen_work w, other;
+	uint8_t buf[4096];
+	struct kbp_cmd c;
+	char err[256], name[80];
+	(void)state;
+
+	assert_int_equal(parse(&o, err, "--check", "--value-size=15", NULL), -1);
+	assert_non_null(strstr(err, "--value-size >= 16"));
+	assert_int_equal(parse(&o, err, "--check", "--keys=100000", "--key-size=8"), -1);
+	assert_int_equal(parse(&o, err, "--check", "--keys=1000000000", NULL), -1);
+	assert_int_equal(parse(&o, err, "--check", "--check-ops=0", NULL), -1);
+	assert_int_equal(parse(&o, err, "--check", "--keys=8", "--check-time=5"), 0);
+	assert_true(o.check && o.keys == 8 && o.check_time_s == 5 && o.check_ops == 1000000);
+	o.value_size = 40;
+	assert_int_equal(kbp_gen_work_init(&w, &o), 0);
+	kbp_gen_work_set_nonce(&w, 123456789);
+	other = w;
+	kbp_gen_work_set_nonce(&other, 987654321);
+	assert_true(w.key_base > 0 && w.key_base % 8 == 0 && w.key_base != other.key_base);
+
+	uint32_t n = kbp_gen_cmd_encode(&w, buf, 1, 1, KBP_OP_CAS, 5, 41, 42);
+	assert_int_equal(kbp_cmd_decode(&c, buf, n), (int)n);
+	kbp_gen_key_name(&w, 5, name, sizeof(name));
+	assert_int_equal(strlen(name), 16);
+	assert_memory_equal(c.key, name, 16);
+	assert_int_equal(kbp_gen_value_id(&w, 5, c.exp, c.exp_len), 41);
+	assert_int_equal(kbp_gen_value_id(&w, 5, c.val, c.val_len), 42);
+	/* Another key's, another run's, a shorter or a changed value: not ours. */
+	assert_int_equal(kbp_gen_value_id(&w, 6, c.val, c.val_len), KBP_GEN_VALUE_FOREIGN);
+	assert_int_equal(kbp_gen_value_id(&other, 5, c.val, c.val_len), KBP_GEN_VALUE_FOREIGN);
+	assert_int_equal(kbp_gen_value_id(&w, 5, c.val, c.val_len - 1), KBP_GEN_VALUE_FOREIGN);
+	memcpy(buf + 2000, c.val, c.val_len);
+	buf[2000 + 30] ^= 1;
+	assert_int_equal(kbp_gen_value_id(&w, 5, buf + 2000, c.val_len), KBP_GEN_VALUE_FOREIGN);
+	/* Without --check the old values, which never read back as an id. */
+	o.check = false;
+	assert_int_equal(kbp_gen_work_init(&other, &o), 0);
+	n = kbp_gen_cmd_encode(&other, buf, 1, 1, KBP_OP_PUT, 5, 41, 42);
+	assert_int_equal(kbp_cmd_decode(&c, buf, n), (int)n);
+	assert_int_equal(kbp_gen_value_id(&w, 5, c.val, c.val_len), KBP_GEN_VALUE_FOREIGN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_mix),
 		cmocka_unit_test(test_zipf),
 		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_check_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
