@@ -71,6 +71,8 @@ static uint64_t value_of(uint32_t rec)
 
 uint32_t kbp_check_invoke(struct kbp_check *c, uint64_t key, uint8_t op, uint32_t client, uint64_t t)
 {
+	if (op != KBP_OP_PUT && op != KBP_OP_GET && op != KBP_OP_CAS)
+		return KBP_CHECK_NO_REC;
 	assert(c->used < c->ops_max && key < c->keys);
 	uint32_t i = c->used++;
 	struct rec *r = &c->rec[i];
@@ -86,6 +88,9 @@ uint32_t kbp_check_invoke(struct kbp_check *c, uint64_t key, uint8_t op, uint32_
 
 void kbp_check_values(const struct kbp_check *c, uint32_t rec, uint64_t *exp, uint64_t *val)
 {
+	*exp = *val = 0;
+	if (rec == KBP_CHECK_NO_REC)
+		return;
 	const struct rec *r = &c->rec[rec];
 	*exp = r->exp;
 	*val = r->op == KBP_OP_GET ? 0 : value_of(rec);
@@ -93,8 +98,9 @@ void kbp_check_values(const struct kbp_check *c, uint32_t rec, uint64_t *exp, ui
 
 void kbp_check_complete(struct kbp_check *c, uint32_t rec, uint8_t status, uint64_t read, uint64_t t)
 {
+	if (rec == KBP_CHECK_NO_REC)
+		return;
 	struct rec *r = &c->rec[rec];
-
 	assert(rec < c->used && r->status == CHECK_PENDING);
 	assert(status == KBP_ST_OK || status == KBP_ST_NOT_FOUND || status == KBP_ST_CAS_FAILED);
 	r->status = status;
@@ -113,6 +119,8 @@ void kbp_check_complete(struct kbp_check *c, uint32_t rec, uint8_t status, uint6
 
 void kbp_check_end(struct kbp_check *c, uint32_t rec)
 {
+	if (rec == KBP_CHECK_NO_REC)
+		return;
 	assert(rec < c->used);
 	if (c->rec[rec].status == CHECK_PENDING)
 		c->rec[rec].status = KBP_LIN_UNKNOWN;

@@ -28,6 +28,7 @@
 
 #define KBP_CHECK_EXCERPT_MAX 24u
 #define KBP_CHECK_REC_BYTES 48u
+#define KBP_CHECK_NO_REC UINT32_MAX     /* not recorded: every call below ignores it */
 
 struct kbp_check;
 
@@ -66,7 +67,8 @@ bool kbp_check_full(const struct kbp_check *c);
 /*
  * Record that client invokes op on key at time t (any monotonic unit, taken before the
  * request is sent).  Precondition: !kbp_check_full(c).  Returns the record index; the
- * values the command carries are kbp_check_values().
+ * values the command carries are kbp_check_values().  Only PUT, GET and CAS are
+ * recorded: any other op (a session's registration, say) gets KBP_CHECK_NO_REC.
  */
 uint32_t kbp_check_invoke(struct kbp_check *c, uint64_t key, uint8_t op, uint32_t client, uint64_t t);
 /* What record rec's command writes (PUT, CAS; else 0) and expects (CAS; else 0). */

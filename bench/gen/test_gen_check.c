@@ -492,6 +492,14 @@ static void test_recording(void **state)
 	assert_non_null(strstr(buf, "get -> ok v3"));
 	free(buf);
 
+	/* Only put, get and cas are recorded. */
+	uint32_t noop = kbp_check_invoke(c, 0, KBP_OP_NOOP, 0, 150);
+	assert_int_equal(noop, KBP_CHECK_NO_REC);
+	kbp_check_values(c, noop, &exp, &val);
+	assert_true(exp == 0 && val == 0);
+	kbp_check_complete(c, noop, KBP_ST_OK, 0, 160);
+	kbp_check_end(c, noop);
+
 	/* The bound: 16 records, then full. */
 	while (!kbp_check_full(c))
 		kbp_check_end(c, kbp_check_invoke(c, 0, KBP_OP_GET, 0, 200));
