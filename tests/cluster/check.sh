@@ -21,7 +21,10 @@
 #                         kills of nodes 1 and 2 also once made node 0 die in DPDK's
 #                         interrupt thread (memif "sendmsg fail: Broken pipe", then
 #                         "PANIC ... epoll_ctl, Bad file descriptor"), after which no
-#                         restarted node could open its memif client port to node 0.
+#                         restarted node could open its memif client port to node 0;
+#                         and kbpaxosd exits at start when a memif client port cannot
+#                         connect, so a node restarted while its server peer is being
+#                         killed does not come up (the nemesis reports it and retries).
 #   KBP_CHECK_SECONDS     30: the generator's run; the nemesis stops 4 s before it ends.
 . "$(dirname "$0")/lib.sh"
 
