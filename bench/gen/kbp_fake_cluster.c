@@ -3,13 +3,14 @@
  * kbp-fake-cluster: a stand-in for the three nodes, as the generator sees them, in one
  * DPDK process.  It opens every node's end of the generator links (the node device
  * whose memif socket the [generator] route for that node names), parses CLIENT_REQ
- * with that node's own parser context and answers each command: OK from the leader,
- * NOT_LEADER (with the leader's id) from the others, optionally BUSY or no answer at
- * all for every k-th command.  It tests the generator's TX/RX paths, batching, leader
- * discovery, retries and accounting without kbpaxosd; it does no consensus.
+ * with that node's own parser context and answers each command: OK from the leader (a
+ * REGISTER gets the next id, 1, 2, ...), NOT_LEADER (with the leader's id) from the
+ * others, optionally BUSY or no answer at all for every k-th command, or SESSION_EXPIRED
+ * for every k-th write.  It tests the generator's TX/RX paths, batching, registration,
+ * leader discovery, retries and accounting without kbpaxosd; it does no consensus.
  *
  *   kbp-fake-cluster --config conf/local.ini [--leader N] [--busy-every K]
- *                    [--drop-every K] [--seconds S]
+ *                    [--drop-every K] [--expire-every K] [--seconds S]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -53,8 +54,8 @@ struct fake {
 	struct rte_mempool *mp;
 	struct fake_node node[KBP_NODES_MAX];
 	unsigned leader;
-	uint64_t busy_every, drop_every;
-	uint64_t cmds, replies, busy, dropped, not_leader, bad;
+	uint64_t busy_every, drop_every, expire_every;
+	uint64_t cmds, replies, busy, dropped, not_leader, bad, registered, writes, expired;
 	uint8_t *buf;
 	uint32_t buf_cap;
 };
@@ -85,6 +86,7 @@ static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const st
 	struct kbp_cmd cmd;
 	struct kbp_reply rep;
 	struct kbp_msg out;
+	uint8_t id[KBP_REGISTER_REPLY_LEN];
 	struct rte_mbuf *mb;
 	uint32_t off = 0, len = 0, count = 0;
 
@@ -108,6 +110,14 @@ static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const st
 		} else if (f->busy_every && f->cmds % f->busy_every == 0) {
 			rep.status = KBP_ST_BUSY;
 			f->busy++;
+		} else if (cmd.op == KBP_OP_REGISTER) {
+			rep.status = KBP_ST_OK;
+			rep.val_len = KBP_REGISTER_REPLY_LEN;
+			kbp_le64_store(id, ++f->registered);
+			rep.val = id;
+		} else if (cmd.op != KBP_OP_GET && f->expire_every && ++f->writes % f->expire_every == 0) {
+			rep.status = KBP_ST_SESSION_EXPIRED;
+			f->expired++;
 		} else {
 			rep.status = cmd.op == KBP_OP_GET ? KBP_ST_NOT_FOUND : KBP_ST_OK;
 		}
@@ -148,6 +158,7 @@ int main(int argc, char **argv)
 		{ "leader", required_argument, NULL, 'l' },
 		{ "busy-every", required_argument, NULL, 'b' },
 		{ "drop-every", required_argument, NULL, 'd' },
+		{ "expire-every", required_argument, NULL, 'e' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,10 +168,11 @@ int main(int argc, char **argv)
 		case 'l': f.leader = (unsigned)atoi(optarg); break;
 		case 'b': f.busy_every = strtoull(optarg, NULL, 10); break;
 		case 'd': f.drop_every = strtoull(optarg, NULL, 10); break;
+		case 'e': f.expire_every = strtoull(optarg, NULL, 10); break;
 		case 's': seconds = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s --config FILE [--leader N] [--busy-every K] "
-				"[--drop-every K] [--seconds S]\n", argv[0]);
+				"[--drop-every K] [--expire-every K] [--seconds S]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -262,8 +274,9 @@ int main(int argc, char **argv)
 			idle = 0;
 	}
 	printf("kbp-fake-cluster: %" PRIu64 " commands, %" PRIu64 " replies (%" PRIu64 " NOT_LEADER, %"
-	       PRIu64 " BUSY), %" PRIu64 " dropped on purpose, %" PRIu64 " bad frames\n",
-	       f.cmds, f.replies, f.not_leader, f.busy, f.dropped, f.bad);
+	       PRIu64 " BUSY, %" PRIu64 " SESSION_EXPIRED, %" PRIu64 " sessions registered), %" PRIu64
+	       " dropped on purpose, %" PRIu64 " bad frames\n",
+	       f.cmds, f.replies, f.not_leader, f.busy, f.expired, f.registered, f.dropped, f.bad);
 	for (unsigned n = 0; n < cfg.nodes; n++)
 		if (f.node[n].present)
 			kbp_gen_port_close(f.node[n].port);

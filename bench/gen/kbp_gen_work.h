@@ -20,6 +20,7 @@
 #include "kbp_rng.h"
 
 #define KBP_GEN_TARGET_DISCOVER (-1)
+#define KBP_GEN_OPS (KBP_OP_CAS + 1)   /* the workload's ops: PUT, GET, CAS (REGISTER is set-up) */
 #define KBP_GEN_SESSIONS_MAX 65536u
 #define KBP_GEN_KEY_SIZE_MIN 8u
 
@@ -95,12 +96,13 @@ int kbp_gen_work_init(struct kbp_gen_work *w, const struct kbp_gen_opts *o);
 uint64_t kbp_gen_work_key(struct kbp_gen_work *w);
 uint8_t kbp_gen_work_op(struct kbp_gen_work *w);
 
-/* Bytes one command of op takes on the wire. */
+/* Bytes one command of op takes on the wire (REGISTER: the bare header). */
 uint32_t kbp_gen_cmd_size(const struct kbp_gen_work *w, uint8_t op);
 
 /*
  * Encode command (client_id, seq, op, key) at buf, which has room for
- * kbp_gen_cmd_size(w, op) bytes.  Returns the bytes written.  No allocation.
+ * kbp_gen_cmd_size(w, op) bytes.  Returns the bytes written.  No allocation.  For
+ * KBP_OP_REGISTER, client_id is the nonce (bit 63 set) and key is ignored.
  */
 uint32_t kbp_gen_cmd_encode(const struct kbp_gen_work *w, uint8_t *buf, uint64_t client_id,
 			    uint64_t seq, uint8_t op, uint64_t key);
