@@ -117,9 +117,9 @@ struct kbp_node *kbp_node_new(const struct kbp_node_config *cfg);
 void kbp_node_free(struct kbp_node *n);
 /*
  * Touch every page of the working memory (log, values, queues, KV and session tables),
- * not the snapshot buffers, so that the first commands do not each pay a page fault.  A
- * server calls it once after kbp_node_new(); the simulator, creating thousands of nodes,
- * does not.
+ * not the snapshot buffers, so that the first commands do not each pay a page fault.  It
+ * changes no byte, so a server may call it after recovery (kbpaxosd does); the simulator,
+ * creating thousands of nodes, does not.
  */
 void kbp_node_prefault(struct kbp_node *n);
 

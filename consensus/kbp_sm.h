@@ -24,12 +24,16 @@ void kbp_kv_free(struct kbp_kv *kv);
 /* Touch the tables' pages now rather than under load (see kbp_node_prefault). */
 void kbp_kv_prefault(struct kbp_kv *kv);
 
-/* Write one byte per 4 KiB page; 0 keeps calloc'd memory as it was. */
+/*
+ * Fault in every 4 KiB page by writing back one byte of it as it is: kbpaxosd does this
+ * after recovery, when the pages already hold the recovered log and state machine (a
+ * plain store of 0 here once zeroed the first byte of every log value, a client id).
+ */
 static inline void kbp_touch_pages(void *p, size_t len)
 {
 	volatile uint8_t *b = p;
 	for (size_t off = 0; off < len; off += 4096)
-		b[off] = 0;
+		b[off] = b[off];
 }
 
 /*
