@@ -306,7 +306,8 @@ static void probe_add(struct sim *s, unsigned i, const uint8_t *buf, uint32_t le
 		kbp_kv_read(s->scratch, &get, &r);
 		p->val[k].present = r.status == KBP_ST_OK;
 		p->val[k].len = r.val_len < SIM_VAL_MAX ? r.val_len : SIM_VAL_MAX;
-		memcpy(p->val[k].v, r.val, p->val[k].len);
+		if (p->val[k].len)
+			memcpy(p->val[k].v, r.val, p->val[k].len);
 	}
 }
 

@@ -31,7 +31,8 @@ static uint8_t apply(struct kbp_kv *kv, struct kbp_cmd c, bool want_ran, char *v
 	assert_int_equal(r.seq, c.seq);
 	if (val) {
 		assert_true(r.val_len < 64);
-		memcpy(val, r.val, r.val_len);
+		if (r.val_len)
+			memcpy(val, r.val, r.val_len);
 		val[r.val_len] = 0;
 	}
 	return r.status;
