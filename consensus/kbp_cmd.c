@@ -20,7 +20,8 @@ const char *kbp_strerror(int err)
 
 const char *kbp_op_name(unsigned op)
 {
-	static const char *const names[] = { "noop", "put", "get", "cas" };
+	static const char *const names[] = { "noop", "put", "get", "cas", "register" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) == KBP_OP_COUNT, "one name per op");
 	return op < KBP_OP_COUNT ? names[op] : "?";
 }
 
@@ -76,9 +77,10 @@ int kbp_cmd_decode(struct kbp_cmd *c, const uint8_t *buf, uint32_t len)
 		return -KBP_EMALFORMED;
 	if (c->key_len > KBP_KEY_MAX || c->val_len > KBP_VAL_MAX || c->exp_len > KBP_VAL_MAX)
 		return -KBP_EMALFORMED;
-	/* Per-op shape: NOOP carries nothing, GET only a key, PUT no expected value. */
+	/* Per-op shape: NOOP and REGISTER carry nothing, GET only a key, PUT no expected value. */
 	switch (c->op) {
 	case KBP_OP_NOOP:
+	case KBP_OP_REGISTER:
 		if (c->key_len || c->val_len || c->exp_len)
 			return -KBP_EMALFORMED;
 		break;

@@ -5,10 +5,10 @@
  * batch is never re-encoded on its way from the NIC to the disk.
  *
  * Command layout (little-endian, 8-byte aligned, KBP_CMD_HDR_SIZE header):
- *   0  u64 client_id
+ *   0  u64 client_id      session id, or a nonce (bit 63 set) for REGISTER and session-less GET
  *   8  u64 seq            client's sequence number; a retry reuses it
  *  16  u8  op             enum kbp_op
- *  17  u8  key_len        1..KBP_KEY_MAX (0 for NOOP)
+ *  17  u8  key_len        1..KBP_KEY_MAX (0 for NOOP and REGISTER)
  *  18  u16 val_len        PUT: value, CAS: new value
  *  20  u16 exp_len        CAS: expected value (0 elsewhere)
  *  22  u16 reserved       must be 0
@@ -19,7 +19,7 @@
  *   8  u64 seq
  *  16  u8  status         enum kbp_status
  *  17  u8  leader         NOT_LEADER: the node believed to lead (0xff: unknown)
- *  18  u16 val_len        GET / failed CAS: the current value
+ *  18  u16 val_len        GET / failed CAS: the current value; REGISTER: 8, the new id
  *  20  u32 reserved
  *  24  val[val_len], zero padding to a multiple of 8
  */
@@ -33,8 +33,21 @@ enum kbp_op {
 	KBP_OP_PUT = 1,
 	KBP_OP_GET = 2,
 	KBP_OP_CAS = 3,
+	KBP_OP_REGISTER = 4, /* open a session: client_id is a nonce, the reply's value the new id */
 	KBP_OP_COUNT
 };
+
+/*
+ * Client ids.  The cluster assigns session ids from a replicated counter (1, 2, 3 ...,
+ * below 2^63), so an id once evicted or expired is never issued again.  A REGISTER, and a
+ * GET from a client without a session, carry a client-chosen nonce with bit 63 set in
+ * client_id instead: no session can ever have such an id, and the reply finds its way
+ * back by it.  Id 0 is reserved.  docs/PROTOCOL.md, "Client sessions".
+ */
+#define KBP_CLIENT_NONCE (UINT64_C(1) << 63)
+static inline bool kbp_client_is_nonce(uint64_t client_id) { return (client_id & KBP_CLIENT_NONCE) != 0; }
+/* Bytes of a REGISTER's answer: the new session id, little-endian. */
+#define KBP_REGISTER_REPLY_LEN 8u
 
 enum kbp_status {
 	KBP_ST_OK = 0,

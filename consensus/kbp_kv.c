@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The built-in key-value state machine and the client session table. */
+/* The built-in key-value state machine and its client sessions (rules in kbp_sm.h). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kbp_session.h"
 #include "kbp_sm.h"
 
 struct kbp_kv_slot {
@@ -14,22 +15,15 @@ struct kbp_kv_slot {
 	uint8_t val[KBP_VAL_MAX];
 };
 
-/* A client's latest applied request and its answer (Raft dissertation §6.3 sessions). */
-struct kbp_session {
-	uint64_t client_id;          /* 0: empty */
-	uint64_t seq;
-	uint64_t last_use;           /* apply counter, for deterministic LRU eviction */
-	uint8_t status;
-	uint16_t val_len;
-	uint8_t val[KBP_VAL_MAX];
-};
-
 struct kbp_kv {
 	uint32_t keys_max, keys, key_mask;
-	uint32_t clients_max, clients, client_mask;
-	uint64_t applies;
+	uint64_t expiry;                 /* session_expiry_cmds, 0: never */
+	bool break_reexecute;
+	uint64_t applied, executed;      /* commands applied (no-ops aside), and of those run */
+	uint64_t next_id;                /* the id the next REGISTER gets: 1, 2, 3 ... */
+	uint8_t reg_val[KBP_REGISTER_REPLY_LEN];
 	struct kbp_kv_slot *slots;
-	struct kbp_session *sessions;
+	struct kbp_sessions sessions;
 };
 
 static uint32_t pow2_at_least(uint32_t v)
@@ -56,18 +50,20 @@ static uint64_t hash_u64(uint64_t x)
 	return x;
 }
 
-struct kbp_kv *kbp_kv_new(uint32_t keys_max, uint32_t clients_max)
+struct kbp_kv *kbp_kv_new(const struct kbp_kv_config *cfg)
 {
 	struct kbp_kv *kv = calloc(1, sizeof(*kv));
-	if (!kv || keys_max == 0 || clients_max == 0)
+	if (!kv)
+		return NULL;
+	if (cfg->keys_max == 0 || kbp_sessions_init(&kv->sessions, cfg->clients_max) < 0)
 		goto fail;
-	kv->keys_max = keys_max;
-	kv->key_mask = pow2_at_least(keys_max * 2) - 1;     /* load factor <= 1/2 */
-	kv->clients_max = clients_max;
-	kv->client_mask = pow2_at_least(clients_max * 2) - 1;
+	kv->keys_max = cfg->keys_max;
+	kv->key_mask = pow2_at_least(cfg->keys_max * 2) - 1;     /* load factor <= 1/2 */
+	kv->expiry = cfg->session_expiry_cmds;
+	kv->break_reexecute = cfg->break_reexecute;
+	kv->next_id = 1;
 	kv->slots = calloc((size_t)kv->key_mask + 1, sizeof(*kv->slots));
-	kv->sessions = calloc((size_t)kv->client_mask + 1, sizeof(*kv->sessions));
-	if (!kv->slots || !kv->sessions)
+	if (!kv->slots)
 		goto fail;
 	return kv;
 fail:
@@ -78,7 +74,7 @@ fail:
 void kbp_kv_prefault(struct kbp_kv *kv)
 {
 	kbp_touch_pages(kv->slots, ((size_t)kv->key_mask + 1) * sizeof(*kv->slots));
-	kbp_touch_pages(kv->sessions, ((size_t)kv->client_mask + 1) * sizeof(*kv->sessions));
+	kbp_sessions_prefault(&kv->sessions);
 }
 
 void kbp_kv_free(struct kbp_kv *kv)
@@ -86,17 +82,20 @@ void kbp_kv_free(struct kbp_kv *kv)
 	if (!kv)
 		return;
 	free(kv->slots);
-	free(kv->sessions);
+	kbp_sessions_fini(&kv->sessions);
 	free(kv);
 }
 
 static void kv_clear(struct kbp_kv *kv)
 {
 	memset(kv->slots, 0, ((size_t)kv->key_mask + 1) * sizeof(*kv->slots));
-	memset(kv->sessions, 0, ((size_t)kv->client_mask + 1) * sizeof(*kv->sessions));
-	kv->keys = kv->clients = 0;
-	kv->applies = 0;
+	kbp_sessions_clear(&kv->sessions);
+	kv->keys = 0;
+	kv->applied = kv->executed = 0;
+	kv->next_id = 1;
 }
+
+/* ---- the store ---------------------------------------------------------------------- */
 
 static struct kbp_kv_slot *kv_find(const struct kbp_kv *kv, const uint8_t *key, uint8_t key_len)
 {
@@ -111,205 +110,252 @@ static struct kbp_kv_slot *kv_find(const struct kbp_kv *kv, const uint8_t *key, 
 	}
 }
 
-static struct kbp_session *session_find(const struct kbp_kv *kv, uint64_t client_id)
+static void reply_init(const struct kbp_cmd *c, uint8_t status, struct kbp_reply *r)
 {
-	uint32_t i = (uint32_t)hash_u64(client_id) & kv->client_mask;
-	for (;;) {
-		struct kbp_session *s = &kv->sessions[i];
-		if (s->client_id == 0 || s->client_id == client_id)
-			return s;
-		i = (i + 1) & kv->client_mask;
-	}
-}
-
-/* Removes a session with backward-shift deletion, so linear probe chains stay intact. */
-static void session_remove(struct kbp_kv *kv, struct kbp_session *victim)
-{
-	uint32_t i = (uint32_t)(victim - kv->sessions);
-	uint32_t j = i;
-	for (;;) {
-		j = (j + 1) & kv->client_mask;
-		struct kbp_session *s = &kv->sessions[j];
-		if (s->client_id == 0)
-			break;
-		uint32_t home = (uint32_t)hash_u64(s->client_id) & kv->client_mask;
-		/* Move s back to the hole at i unless its home lies cyclically in (i, j]. */
-		bool home_in_between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
-		if (!home_in_between) {
-			kv->sessions[i] = *s;
-			i = j;
-		}
-	}
-	memset(&kv->sessions[i], 0, sizeof(kv->sessions[i]));
-	kv->clients--;
-}
-
-/* Evicts the least recently used session; deterministic, so every replica evicts the same. */
-static void session_evict_lru(struct kbp_kv *kv)
-{
-	struct kbp_session *lru = NULL;
-	for (uint32_t i = 0; i <= kv->client_mask; i++) {
-		struct kbp_session *s = &kv->sessions[i];
-		if (s->client_id && (!lru || s->last_use < lru->last_use ||
-				     (s->last_use == lru->last_use && s->client_id < lru->client_id)))
-			lru = s;
-	}
-	assert(lru);
-	session_remove(kv, lru);
-}
-
-static void reply_from_session(const struct kbp_session *s, uint64_t seq, struct kbp_reply *r)
-{
-	r->client_id = s->client_id;
-	r->seq = seq;
+	r->client_id = c->client_id;
+	r->seq = c->seq;
+	r->status = status;
 	r->leader = KBP_LEADER_UNKNOWN;
-	if (seq == s->seq) {
-		r->status = s->status;
-		r->val_len = s->val_len;
-		r->val = s->val;
-	} else {
-		r->status = KBP_ST_INVALID;
-		r->val_len = 0;
-		r->val = NULL;
-	}
-}
-
-bool kbp_kv_session_lookup(const struct kbp_kv *kv, uint64_t client_id, uint64_t seq,
-			   struct kbp_reply *r)
-{
-	const struct kbp_session *s = session_find(kv, client_id);
-	if (s->client_id != client_id || seq > s->seq)
-		return false;
-	reply_from_session(s, seq, r);
-	return true;
+	r->val_len = 0;
+	r->val = NULL;
 }
 
 void kbp_kv_read(const struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
 {
 	const struct kbp_kv_slot *s = kv_find(kv, c->key, c->key_len);
-	r->client_id = c->client_id;
-	r->seq = c->seq;
-	r->leader = KBP_LEADER_UNKNOWN;
-	if (!s->used) {
-		r->status = KBP_ST_NOT_FOUND;
-		r->val_len = 0;
-		r->val = NULL;
-	} else {
-		r->status = KBP_ST_OK;
+	reply_init(c, s->used ? KBP_ST_OK : KBP_ST_NOT_FOUND, r);
+	if (s->used) {
 		r->val_len = s->val_len;
 		r->val = s->val;
 	}
 }
 
-static void kv_execute(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
+static void kv_put(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
 {
-	struct kbp_kv_slot *s;
-
-	r->client_id = c->client_id;
-	r->seq = c->seq;
-	r->leader = KBP_LEADER_UNKNOWN;
-	r->val_len = 0;
-	r->val = NULL;
-	switch (c->op) {
-	case KBP_OP_PUT:
-		s = kv_find(kv, c->key, c->key_len);
-		if (!s->used) {
-			if (kv->keys >= kv->keys_max) {
-				r->status = KBP_ST_FULL;
-				return;
-			}
-			s->used = 1;
-			s->key_len = c->key_len;
-			memcpy(s->key, c->key, c->key_len);
-			kv->keys++;
-		}
-		s->val_len = c->val_len;
-		memcpy(s->val, c->val, c->val_len);
-		r->status = KBP_ST_OK;
-		return;
-	case KBP_OP_GET:
-		kbp_kv_read(kv, c, r);
-		return;
-	case KBP_OP_CAS:
-		/* CASPaxos-style change: read-modify-write of one key, decided in log order. */
-		s = kv_find(kv, c->key, c->key_len);
-		if (!s->used) {
-			r->status = KBP_ST_NOT_FOUND;
+	struct kbp_kv_slot *s = kv_find(kv, c->key, c->key_len);
+	if (!s->used) {
+		if (kv->keys >= kv->keys_max) {
+			r->status = KBP_ST_FULL;
 			return;
 		}
-		if (s->val_len != c->exp_len || memcmp(s->val, c->exp, c->exp_len) != 0) {
-			r->status = KBP_ST_CAS_FAILED;
-			r->val_len = s->val_len;
-			r->val = s->val;
-			return;
-		}
-		s->val_len = c->val_len;
-		memcpy(s->val, c->val, c->val_len);
-		r->status = KBP_ST_OK;
-		return;
-	default:
-		r->status = KBP_ST_INVALID;
-		return;
+		s->used = 1;
+		s->key_len = c->key_len;
+		memcpy(s->key, c->key, c->key_len);
+		kv->keys++;
 	}
+	s->val_len = c->val_len;
+	memcpy(s->val, c->val, c->val_len);
+	r->status = KBP_ST_OK;
 }
 
-bool kbp_kv_apply(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
+/* CASPaxos-style change: read-modify-write of one key, decided in log order. */
+static void kv_cas(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
 {
-	if (c->op == KBP_OP_NOOP) {
-		memset(r, 0, sizeof(*r));
-		r->status = KBP_ST_INVALID;
+	struct kbp_kv_slot *s = kv_find(kv, c->key, c->key_len);
+	if (!s->used) {
+		r->status = KBP_ST_NOT_FOUND;
+		return;
+	}
+	if (s->val_len != c->exp_len || memcmp(s->val, c->exp, c->exp_len) != 0) {
+		r->status = KBP_ST_CAS_FAILED;
+		r->val_len = s->val_len;
+		r->val = s->val;
+		return;
+	}
+	s->val_len = c->val_len;
+	memcpy(s->val, c->val, c->val_len);
+	r->status = KBP_ST_OK;
+}
+
+/* ---- sessions ------------------------------------------------------------------------ */
+
+/* The kept answer for the latest seq; STALE below it (that answer is no longer kept). */
+static void reply_from_session(const struct kbp_session *s, uint64_t seq, struct kbp_reply *r)
+{
+	r->client_id = s->client_id;
+	r->seq = seq;
+	r->leader = KBP_LEADER_UNKNOWN;
+	r->status = seq == s->seq ? s->status : KBP_ST_STALE;
+	r->val_len = seq == s->seq ? s->val_len : 0;
+	r->val = r->val_len ? s->val : NULL;
+}
+
+bool kbp_kv_session_lookup(const struct kbp_kv *kv, uint64_t client_id, uint64_t seq,
+			   struct kbp_reply *r)
+{
+	const struct kbp_session *s = kbp_sessions_find(&kv->sessions, client_id);
+	if (!s || seq == 0 || seq > s->seq)
+		return false;
+	reply_from_session(s, seq, r);
+	return true;
+}
+
+/*
+ * Expiry, decided in log order like everything here: before the command that makes
+ * `applied` exceed a session's last use by more than the limit, the session goes.  The
+ * list is in order of last use, so only its oldest end needs looking at.
+ */
+static void sessions_expire(struct kbp_kv *kv)
+{
+	struct kbp_session *s;
+	while (kv->expiry && (s = kbp_sessions_oldest(&kv->sessions)) != NULL &&
+	       kv->applied - s->last_use > kv->expiry)
+		kbp_sessions_remove(&kv->sessions, s);
+}
+
+/* A full table makes room by evicting the least recently used session. */
+static struct kbp_session *session_new(struct kbp_kv *kv, uint64_t client_id)
+{
+	if (kv->sessions.n == kv->sessions.max)
+		kbp_sessions_remove(&kv->sessions, kbp_sessions_oldest(&kv->sessions));
+	return kbp_sessions_add(&kv->sessions, client_id, kv->applied);
+}
+
+uint8_t kbp_kv_refuse(const struct kbp_cmd *c)
+{
+	bool write = c->op == KBP_OP_PUT || c->op == KBP_OP_CAS;
+	if (c->op == KBP_OP_NOOP || c->client_id == 0 || (write && c->seq == 0))
+		return KBP_ST_INVALID;
+	if (c->op == KBP_OP_REGISTER && !kbp_client_is_nonce(c->client_id))
+		return KBP_ST_INVALID;               /* a session id cannot ask for another */
+	if (write && kbp_client_is_nonce(c->client_id))
+		return KBP_ST_SESSION_EXPIRED;       /* a nonce names no session */
+	return KBP_ST_OK;
+}
+
+/* REGISTER: the next id from the counter, so that no id is ever issued twice. */
+static bool kv_register(struct kbp_kv *kv, struct kbp_reply *r)
+{
+	if (kv->next_id >= KBP_CLIENT_NONCE) {
+		r->status = KBP_ST_FULL;             /* 2^63 registrations: never in practice */
 		return false;
 	}
-	kv->applies++;
-	struct kbp_session *s = session_find(kv, c->client_id);
-	if (s->client_id == c->client_id && c->seq <= s->seq) {
-		reply_from_session(s, c->seq, r);
+	struct kbp_session *s = session_new(kv, kv->next_id);
+	s->status = KBP_ST_OK;
+	kbp_le64_store(kv->reg_val, kv->next_id++);
+	r->status = KBP_ST_OK;
+	r->val_len = KBP_REGISTER_REPLY_LEN;
+	r->val = kv->reg_val;
+	return true;
+}
+
+/*
+ * The session a write runs under, or NULL with *r answered: no live session
+ * (SESSION_EXPIRED), a repeat of the latest seq (its kept answer) or an older one (STALE).
+ */
+static struct kbp_session *write_session(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
+{
+	struct kbp_session *s = kbp_sessions_find(&kv->sessions, c->client_id);
+	if (!s) {
+		/* The planted bug: treat an unknown (evicted) client as new, as before issue 11. */
+		if (kv->break_reexecute && c->client_id < kv->next_id)
+			return session_new(kv, c->client_id);
+		r->status = KBP_ST_SESSION_EXPIRED;
+		return NULL;
+	}
+	if (c->seq > s->seq)
+		return s;
+	reply_from_session(s, c->seq, r);
+	return NULL;
+}
+
+static bool kv_write(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
+{
+	struct kbp_session *s = write_session(kv, c, r);
+	if (!s)
 		return false;
-	}
-	kv_execute(kv, c, r);
-	if (s->client_id != c->client_id) {
-		if (kv->clients >= kv->clients_max) {
-			session_evict_lru(kv);
-			s = session_find(kv, c->client_id);
-		}
-		s->client_id = c->client_id;
-		kv->clients++;
-	}
+	if (c->op == KBP_OP_PUT)
+		kv_put(kv, c, r);
+	else
+		kv_cas(kv, c, r);
 	s->seq = c->seq;
-	s->last_use = kv->applies;
 	s->status = r->status;
 	s->val_len = r->val_len;
 	if (r->val_len)
 		memcpy(s->val, r->val, r->val_len);
 	r->val = s->val;
+	kbp_sessions_touch(&kv->sessions, s, kv->applied);
 	return true;
 }
 
-/* Snapshot layout (little-endian): magic, version, upto, applies, keys, clients, then records. */
+bool kbp_kv_apply(struct kbp_kv *kv, const struct kbp_cmd *c, struct kbp_reply *r)
+{
+	bool ran;
+
+	reply_init(c, KBP_ST_INVALID, r);
+	if (c->op == KBP_OP_NOOP)
+		return false;
+	kv->applied++;
+	sessions_expire(kv);
+	r->status = kbp_kv_refuse(c);
+	if (r->status != KBP_ST_OK)
+		return false;
+	switch (c->op) {
+	case KBP_OP_REGISTER:
+		ran = kv_register(kv, r);
+		break;
+	case KBP_OP_GET:
+		kbp_kv_read(kv, c, r);
+		ran = true;
+		break;
+	case KBP_OP_PUT:
+	case KBP_OP_CAS:
+		ran = kv_write(kv, c, r);
+		break;
+	default:
+		ran = false;                         /* kbp_cmd_decode admits no other op */
+		break;
+	}
+	kv->executed += ran;
+	return ran;
+}
+
+void kbp_kv_get_stats(const struct kbp_kv *kv, struct kbp_kv_stats *st)
+{
+	st->applied = kv->applied;
+	st->executed = kv->executed;
+	st->next_client_id = kv->next_id;
+	st->keys = kv->keys;
+	st->sessions = kv->sessions.n;
+}
+
+uint32_t kbp_kv_sessions(const struct kbp_kv *kv, uint64_t *ids, uint64_t *seqs, uint32_t cap)
+{
+	uint32_t n = 0;
+	for (const struct kbp_session *s = kbp_sessions_oldest(&kv->sessions); s && n < cap;
+	     s = kbp_sessions_newer(&kv->sessions, s), n++) {
+		ids[n] = s->client_id;
+		seqs[n] = s->seq;
+	}
+	return n;
+}
+
+/* ---- snapshots ------------------------------------------------------------------------ */
+
+/*
+ * Snapshot layout, version 2 (little-endian):
+ *    0 u32 magic    4 u32 version    8 u64 upto    16 u64 applied    24 u64 executed
+ *   32 u64 next_client_id    40 u32 keys    44 u32 sessions
+ *   48 key records: u8 key_len, u16 val_len, key, value
+ *      session records, least recently used first: u64 client_id, u64 seq, u64 last_use,
+ *      u8 status, u16 val_len, value
+ * Version 1 (sessions in table order, no counters) is refused: its sessions could not
+ * say which ids were ever issued.
+ */
 #define KV_SNAP_MAGIC 0x4b425053u    /* "SPBK" */
-#define KV_SNAP_VERSION 1u
-#define KV_SNAP_HDR 32u
+#define KV_SNAP_VERSION 2u
+#define KV_SNAP_HDR 48u
 #define KV_SNAP_KEY_HDR 3u
 #define KV_SNAP_SESSION_HDR 27u
 
 uint32_t kbp_kv_snapshot_bytes_max(const struct kbp_kv *kv)
 {
 	return KV_SNAP_HDR + kv->keys_max * (KV_SNAP_KEY_HDR + KBP_KEY_MAX + KBP_VAL_MAX) +
-	       kv->clients_max * (KV_SNAP_SESSION_HDR + KBP_VAL_MAX);
+	       kv->sessions.max * (KV_SNAP_SESSION_HDR + KBP_VAL_MAX);
 }
 
-int kbp_kv_snapshot(const struct kbp_kv *kv, uint64_t upto, uint8_t *buf, uint32_t cap)
+static int snap_keys(const struct kbp_kv *kv, uint8_t *buf, uint32_t cap, uint32_t off)
 {
-	uint32_t off = KV_SNAP_HDR;
-
-	if (cap < KV_SNAP_HDR)
-		return -KBP_ETOOBIG;
-	kbp_le32_store(buf, KV_SNAP_MAGIC);
-	kbp_le32_store(buf + 4, KV_SNAP_VERSION);
-	kbp_le64_store(buf + 8, upto);
-	kbp_le64_store(buf + 16, kv->applies);
-	kbp_le32_store(buf + 24, kv->keys);
-	kbp_le32_store(buf + 28, kv->clients);
 	for (uint32_t i = 0; i <= kv->key_mask; i++) {
 		const struct kbp_kv_slot *s = &kv->slots[i];
 		if (!s->used)
@@ -324,10 +370,13 @@ int kbp_kv_snapshot(const struct kbp_kv *kv, uint64_t upto, uint8_t *buf, uint32
 		memcpy(buf + off, s->val, s->val_len);
 		off += s->val_len;
 	}
-	for (uint32_t i = 0; i <= kv->client_mask; i++) {
-		const struct kbp_session *s = &kv->sessions[i];
-		if (!s->client_id)
-			continue;
+	return (int)off;
+}
+
+static int snap_sessions(const struct kbp_kv *kv, uint8_t *buf, uint32_t cap, uint32_t off)
+{
+	for (const struct kbp_session *s = kbp_sessions_oldest(&kv->sessions); s;
+	     s = kbp_sessions_newer(&kv->sessions, s)) {
 		if (off + KV_SNAP_SESSION_HDR + s->val_len > cap)
 			return -KBP_ETOOBIG;
 		kbp_le64_store(buf + off, s->client_id);
@@ -342,14 +391,53 @@ int kbp_kv_snapshot(const struct kbp_kv *kv, uint64_t upto, uint8_t *buf, uint32
 	return (int)off;
 }
 
+int kbp_kv_snapshot(const struct kbp_kv *kv, uint64_t upto, uint8_t *buf, uint32_t cap)
+{
+	if (cap < KV_SNAP_HDR)
+		return -KBP_ETOOBIG;
+	kbp_le32_store(buf, KV_SNAP_MAGIC);
+	kbp_le32_store(buf + 4, KV_SNAP_VERSION);
+	kbp_le64_store(buf + 8, upto);
+	kbp_le64_store(buf + 16, kv->applied);
+	kbp_le64_store(buf + 24, kv->executed);
+	kbp_le64_store(buf + 32, kv->next_id);
+	kbp_le32_store(buf + 40, kv->keys);
+	kbp_le32_store(buf + 44, kv->sessions.n);
+	int off = snap_keys(kv, buf, cap, KV_SNAP_HDR);
+	return off < 0 ? off : snap_sessions(kv, buf, cap, (uint32_t)off);
+}
+
+/* Session records: ids issued and distinct, in strict order of last use, at or before now. */
+static int snap_validate_sessions(struct kbp_kv *kv, const uint8_t *buf, uint32_t len, uint32_t off)
+{
+	uint32_t n = kbp_le32_load(buf + 44);
+	uint64_t applied = kbp_le64_load(buf + 16), next_id = kbp_le64_load(buf + 32), last = 0;
+	kbp_sessions_scratch_reset(&kv->sessions);
+	for (uint32_t i = 0; i < n; i++) {
+		if (len - off < KV_SNAP_SESSION_HDR)
+			return -KBP_EMALFORMED;
+		uint64_t id = kbp_le64_load(buf + off), use = kbp_le64_load(buf + off + 16);
+		uint32_t vl = kbp_le16_load(buf + off + 25);
+		if (id == 0 || id >= next_id || buf[off + 24] >= KBP_ST_COUNT || vl > KBP_VAL_MAX ||
+		    len - off - KV_SNAP_SESSION_HDR < vl || use > applied || (i > 0 && use <= last) ||
+		    !kbp_sessions_scratch_add(&kv->sessions, id))
+			return -KBP_EMALFORMED;
+		last = use;
+		off += KV_SNAP_SESSION_HDR + vl;
+	}
+	return off == len ? 0 : -KBP_EMALFORMED;
+}
+
 /* Checks the whole snapshot before touching the live state. */
-static int kv_snapshot_validate(const struct kbp_kv *kv, const uint8_t *buf, uint32_t len)
+static int kv_snapshot_validate(struct kbp_kv *kv, const uint8_t *buf, uint32_t len)
 {
 	if (len < KV_SNAP_HDR || kbp_le32_load(buf) != KV_SNAP_MAGIC ||
 	    kbp_le32_load(buf + 4) != KV_SNAP_VERSION)
 		return -KBP_EMALFORMED;
-	uint32_t keys = kbp_le32_load(buf + 24), clients = kbp_le32_load(buf + 28);
-	if (keys > kv->keys_max || clients > kv->clients_max)
+	uint32_t keys = kbp_le32_load(buf + 40), clients = kbp_le32_load(buf + 44);
+	uint64_t next_id = kbp_le64_load(buf + 32);
+	if (keys > kv->keys_max || clients > kv->sessions.max || next_id == 0 ||
+	    next_id > KBP_CLIENT_NONCE || kbp_le64_load(buf + 24) > kbp_le64_load(buf + 16))
 		return -KBP_EMALFORMED;
 	uint32_t off = KV_SNAP_HDR;
 	for (uint32_t i = 0; i < keys; i++) {
@@ -360,15 +448,7 @@ static int kv_snapshot_validate(const struct kbp_kv *kv, const uint8_t *buf, uin
 			return -KBP_EMALFORMED;
 		off += KV_SNAP_KEY_HDR + kl + vl;
 	}
-	for (uint32_t i = 0; i < clients; i++) {
-		if (len - off < KV_SNAP_SESSION_HDR)
-			return -KBP_EMALFORMED;
-		uint32_t vl = kbp_le16_load(buf + off + 25);
-		if (kbp_le64_load(buf + off) == 0 || vl > KBP_VAL_MAX || len - off - KV_SNAP_SESSION_HDR < vl)
-			return -KBP_EMALFORMED;
-		off += KV_SNAP_SESSION_HDR + vl;
-	}
-	return off == len ? 0 : -KBP_EMALFORMED;
+	return snap_validate_sessions(kv, buf, len, off);
 }
 
 int kbp_kv_restore(struct kbp_kv *kv, const uint8_t *buf, uint32_t len, uint64_t *upto)
@@ -378,8 +458,10 @@ int kbp_kv_restore(struct kbp_kv *kv, const uint8_t *buf, uint32_t len, uint64_t
 		return r;
 	kv_clear(kv);
 	*upto = kbp_le64_load(buf + 8);
-	kv->applies = kbp_le64_load(buf + 16);
-	uint32_t keys = kbp_le32_load(buf + 24), clients = kbp_le32_load(buf + 28);
+	kv->applied = kbp_le64_load(buf + 16);
+	kv->executed = kbp_le64_load(buf + 24);
+	kv->next_id = kbp_le64_load(buf + 32);
+	uint32_t keys = kbp_le32_load(buf + 40), clients = kbp_le32_load(buf + 44);
 	uint32_t off = KV_SNAP_HDR;
 	for (uint32_t i = 0; i < keys; i++) {
 		uint8_t kl = buf[off];
@@ -395,13 +477,11 @@ int kbp_kv_restore(struct kbp_kv *kv, const uint8_t *buf, uint32_t len, uint64_t
 		memcpy(s->val, buf + off + kl, vl);
 		off += kl + vl;
 	}
+	/* Oldest first: each one added as the newest rebuilds the order of use. */
 	for (uint32_t i = 0; i < clients; i++) {
-		struct kbp_session *s = session_find(kv, kbp_le64_load(buf + off));
-		if (!s->client_id)
-			kv->clients++;
-		s->client_id = kbp_le64_load(buf + off);
+		struct kbp_session *s = kbp_sessions_add(&kv->sessions, kbp_le64_load(buf + off),
+							 kbp_le64_load(buf + off + 16));
 		s->seq = kbp_le64_load(buf + off + 8);
-		s->last_use = kbp_le64_load(buf + off + 16);
 		s->status = buf[off + 24];
 		s->val_len = kbp_le16_load(buf + off + 25);
 		memcpy(s->val, buf + off + KV_SNAP_SESSION_HDR, s->val_len);

@@ -82,7 +82,7 @@ static void apply_entry(struct kbp_node *n, const struct kbp_entry *e)
 		/* A retry that reached the log twice is answered but applied (and counted) once. */
 		if (kbp_kv_apply(n->kv, &c, &r))
 			n->stats.cmds_applied++;
-		if (leader && r.status != KBP_ST_INVALID) {
+		if (leader) {
 			r.leader = (uint8_t)n->cfg.self;
 			kbp_reply_add(n, &r);
 		}

@@ -15,6 +15,7 @@ void kbp_node_config_default(struct kbp_node_config *cfg)
 	cfg->log_slots = 1024;
 	cfg->queue_bytes = 1u << 20;
 	cfg->clients_max = 4096;
+	cfg->session_expiry_cmds = 1000000000;
 	cfg->kv_keys_max = 65536;
 	cfg->msg_bytes_max = 8192 + KBP_PENTRY_HDR_SIZE;
 	cfg->apply_max = 1024;
@@ -89,7 +90,12 @@ struct kbp_node *kbp_node_new(const struct kbp_node_config *cfg)
 	n->log_mask = cfg->log_slots - 1;
 	n->log = calloc(cfg->log_slots, sizeof(*n->log));
 	n->values = malloc((size_t)cfg->log_slots * cfg->batch_bytes_max);
-	n->kv = kbp_kv_new(cfg->kv_keys_max, cfg->clients_max);
+	struct kbp_kv_config kc = {
+		.keys_max = cfg->kv_keys_max, .clients_max = cfg->clients_max,
+		.session_expiry_cmds = cfg->session_expiry_cmds,
+		.break_reexecute = (cfg->break_flags & KBP_BREAK_SESSION_REEXECUTE) != 0,
+	};
+	n->kv = kbp_kv_new(&kc);
 	n->queue = malloc(cfg->queue_bytes);
 	n->held_cap = cfg->log_slots * 2 + 16 * KBP_NODES_MAX;
 	n->held = calloc(n->held_cap, sizeof(*n->held));

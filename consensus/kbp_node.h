@@ -29,6 +29,7 @@ struct kbp_node;
 #define KBP_BREAK_PERSIST_BEFORE_REPLY 0x1u   /* release replies before durability */
 #define KBP_BREAK_FORGET_PROMISE 0x2u         /* acceptor ignores its promised ballot */
 #define KBP_BREAK_LEASE_FROM_GRANT 0x4u       /* leader counts its lease from the grant's arrival */
+#define KBP_BREAK_SESSION_REEXECUTE 0x80u     /* a write from an evicted session runs again */
 
 struct kbp_node_config {
 	unsigned self;               /* this node's id, < nodes */
@@ -38,7 +39,8 @@ struct kbp_node_config {
 	uint32_t batch_bytes_max;    /* encoded command bytes in one ACCEPT */
 	uint32_t log_slots;          /* slots retained in memory; power of two, >= 2 * window */
 	uint32_t queue_bytes;        /* client command bytes the leader queues before BUSY */
-	uint32_t clients_max;        /* client sessions remembered for at-most-once replies */
+	uint32_t clients_max;        /* live client sessions; a new one evicts the least recently used */
+	uint64_t session_expiry_cmds;/* a session unused while this many commands apply expires; 0: never */
 	uint32_t kv_keys_max;        /* keys the built-in key-value store holds */
 	uint32_t msg_bytes_max;      /* largest message payload (>= batch_bytes_max + KBP_PENTRY_HDR_SIZE) */
 	uint32_t apply_max;          /* commands applied per flush (bounds the reply arena) */
@@ -115,9 +117,9 @@ struct kbp_node *kbp_node_new(const struct kbp_node_config *cfg);
 void kbp_node_free(struct kbp_node *n);
 /*
  * Touch every page of the working memory (log, values, queues, KV and session tables),
- * not the snapshot buffers, so that the first commands do not each pay a page fault.  A
- * server calls it once after kbp_node_new(); the simulator, creating thousands of nodes,
- * does not.
+ * not the snapshot buffers, so that the first commands do not each pay a page fault.  It
+ * changes no byte, so a server may call it after recovery (kbpaxosd does); the simulator,
+ * creating thousands of nodes, does not.
  */
 void kbp_node_prefault(struct kbp_node *n);
 

@@ -339,19 +339,19 @@ int kbp_proposer_submit(struct kbp_node *n, const struct kbp_cmd *c)
 {
 	struct kbp_reply r;
 
-	if (c->op == KBP_OP_NOOP || c->client_id == 0) {
-		kbp_reply_status(n, c->client_id, c->seq, KBP_ST_INVALID);
+	uint8_t refused = kbp_kv_refuse(c);
+	if (refused != KBP_ST_OK) {
+		kbp_reply_status(n, c->client_id, c->seq, refused);
 		return -KBP_EINVAL;
 	}
 	if (n->role != KBP_ROLE_LEADER) {
 		kbp_reply_status(n, c->client_id, c->seq, KBP_ST_NOT_LEADER);
 		return -KBP_ENOTLEADER;
 	}
-	if (kbp_kv_session_lookup(n->kv, c->client_id, c->seq, &r)) {
-		if (r.status != KBP_ST_INVALID) {
-			r.leader = (uint8_t)n->cfg.self;
-			kbp_reply_add(n, &r);        /* a retry of an applied request: the first answer */
-		}
+	/* A retry of an applied write gets its first answer, an older seq STALE: no slot. */
+	if (c->op != KBP_OP_GET && kbp_kv_session_lookup(n->kv, c->client_id, c->seq, &r)) {
+		r.leader = (uint8_t)n->cfg.self;
+		kbp_reply_add(n, &r);
 		return 0;
 	}
 	if (c->op == KBP_OP_GET && kbp_lease_read_ok(n)) {

@@ -302,6 +302,7 @@ static const struct num_key cluster_keys[] = {
 	NUM(log_slots, 2, 1u << 24, 1024),
 	NUM(queue_bytes, KBP_CONFIG_CMD_SIZE_MAX, 1u << 30, 1u << 20),
 	NUM(clients_max, 1, 1u << 24, 4096),
+	NUM(session_expiry_cmds, 0, UINT64_C(1) << 62, 1000000000),
 	NUM(kv_keys_max, 1, 1u << 26, 65536),
 	NUM(msg_bytes_max, 0, KBP_WIRE_PAYLOAD_LIMIT, 0),     /* 0: batch_bytes_max + entry header */
 	NUM(apply_max, 1, 65536, 1024),
@@ -907,6 +908,7 @@ uint64_t kbp_config_digest(const struct kbp_cluster_config *c)
 	h = digest_u64(h, c->batch_bytes_max);
 	h = digest_u64(h, c->clients_max);
 	h = digest_u64(h, c->kv_keys_max);
+	h = digest_u64(h, c->session_expiry_cmds);
 	return h;
 }
 
@@ -931,6 +933,7 @@ void kbp_config_node_config(const struct kbp_cluster_config *c, unsigned self,
 	out->log_slots = c->log_slots;
 	out->queue_bytes = c->queue_bytes;
 	out->clients_max = c->clients_max;
+	out->session_expiry_cmds = c->session_expiry_cmds;
 	out->kv_keys_max = c->kv_keys_max;
 	out->msg_bytes_max = c->msg_bytes_max;
 	out->apply_max = c->apply_max;

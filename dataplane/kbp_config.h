@@ -72,6 +72,7 @@ struct kbp_cluster_config {
 	uint32_t log_slots;
 	uint32_t queue_bytes;
 	uint32_t clients_max;
+	uint64_t session_expiry_cmds;
 	uint32_t kv_keys_max;
 	uint32_t msg_bytes_max;
 	uint32_t apply_max;
@@ -131,8 +132,8 @@ uint32_t kbp_config_frame_max(const struct kbp_cluster_config *c);
 /*
  * A digest of the safety-relevant part of the config, the part every node must agree
  * on: cluster id, node count, every node's MAC, IP, peer and client port, leases,
- * lease_ms, max_drift_ppm, batch_cmds_max, batch_bytes_max, clients_max and
- * kv_keys_max (the state machine must decide alike on every replica).  FNV-1a 64 over
+ * lease_ms, max_drift_ppm, batch_cmds_max, batch_bytes_max, clients_max, kv_keys_max
+ * and session_expiry_cmds (the state machine must decide alike on every replica).  FNV-1a 64 over
  * the string "kbpaxos-config-v1" then each field as a little-endian u64 (MACs as their
  * 6 bytes), in that order (docs/CONFIG.md).  Lcores, devices, paths and timers are
  * local choices and not part of it.

@@ -3,10 +3,11 @@
  * kbp-fake-cluster: a stand-in for the three nodes, as the generator sees them, in one
  * DPDK process.  It opens every node's end of the generator links (the node device
  * whose memif socket the [generator] route for that node names), parses CLIENT_REQ
- * with that node's own parser context and answers each command: OK from the leader,
- * NOT_LEADER (with the leader's id) from the others, optionally BUSY or no answer at
- * all for every k-th command.  It tests the generator's TX/RX paths, batching, leader
- * discovery, retries and accounting without kbpaxosd; it does no consensus.
+ * with that node's own parser context and answers each command: OK from the leader (a
+ * REGISTER gets the next id, 1, 2, ...), NOT_LEADER (with the leader's id) from the
+ * others, optionally BUSY or no answer at all for every k-th command, or SESSION_EXPIRED
+ * for every k-th write.  It tests the generator's TX/RX paths, batching, registration,
+ * leader discovery, retries and accounting without kbpaxosd; it does no consensus.
  *
  * With --kv the leader answers from one real key-value store (consensus/kbp_kv.c, with
  * its sessions), so the generator's --check has a linearizable service to check; a
@@ -14,7 +15,8 @@
  * bug for --check to catch: every K-th PUT is answered OK and not applied.
  *
  *   kbp-fake-cluster --config conf/local.ini [--leader N] [--busy-every K]
- *                    [--drop-every K] [--kv [--lose-every K]] [--seconds S]
+ *                    [--drop-every K] [--expire-every K] [--kv [--lose-every K]]
+ *                    [--seconds S]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -59,9 +61,9 @@ struct fake {
 	struct rte_mempool *mp;
 	struct fake_node node[KBP_NODES_MAX];
 	unsigned leader;
-	uint64_t busy_every, drop_every, lose_every;
+	uint64_t busy_every, drop_every, expire_every, lose_every;
 	struct kbp_kv *kv;           /* --kv: the store the leader answers from */
-	uint64_t cmds, replies, busy, dropped, not_leader, bad, puts, lost;
+	uint64_t cmds, replies, busy, dropped, not_leader, bad, registered, writes, expired, puts, lost;
 	uint8_t *buf;
 	uint32_t buf_cap;
 };
@@ -106,6 +108,7 @@ static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const st
 	struct kbp_cmd cmd;
 	struct kbp_reply rep;
 	struct kbp_msg out;
+	uint8_t id[KBP_REGISTER_REPLY_LEN];
 	struct rte_mbuf *mb;
 	uint32_t off = 0, len = 0, count = 0;
 
@@ -132,6 +135,14 @@ static void answer(struct fake *f, unsigned n, const struct kbp_msg *m, const st
 			f->busy++;
 		} else if (f->kv) {
 			kv_answer(f, &cmd, &rep);
+		} else if (cmd.op == KBP_OP_REGISTER) {
+			rep.status = KBP_ST_OK;
+			rep.val_len = KBP_REGISTER_REPLY_LEN;
+			kbp_le64_store(id, ++f->registered);
+			rep.val = id;
+		} else if (cmd.op != KBP_OP_GET && f->expire_every && ++f->writes % f->expire_every == 0) {
+			rep.status = KBP_ST_SESSION_EXPIRED;
+			f->expired++;
 		} else {
 			rep.status = cmd.op == KBP_OP_GET ? KBP_ST_NOT_FOUND : KBP_ST_OK;
 		}
@@ -178,6 +189,7 @@ int main(int argc, char **argv)
 		{ "leader", required_argument, NULL, 'l' },
 		{ "busy-every", required_argument, NULL, 'b' },
 		{ "drop-every", required_argument, NULL, 'd' },
+		{ "expire-every", required_argument, NULL, 'e' },
 		{ "kv", no_argument, NULL, 'k' },
 		{ "lose-every", required_argument, NULL, 'o' },
 		{ "seconds", required_argument, NULL, 's' },
@@ -189,12 +201,14 @@ int main(int argc, char **argv)
 		case 'l': f.leader = (unsigned)atoi(optarg); break;
 		case 'b': f.busy_every = strtoull(optarg, NULL, 10); break;
 		case 'd': f.drop_every = strtoull(optarg, NULL, 10); break;
+		case 'e': f.expire_every = strtoull(optarg, NULL, 10); break;
 		case 'k': use_kv = true; break;
 		case 'o': f.lose_every = strtoull(optarg, NULL, 10); break;
 		case 's': seconds = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s --config FILE [--leader N] [--busy-every K] "
-				"[--drop-every K] [--kv [--lose-every K]] [--seconds S]\n", argv[0]);
+				"[--drop-every K] [--expire-every K] [--kv [--lose-every K]] [--seconds S]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -203,7 +217,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	f.c = &cfg;
-	if (use_kv && !(f.kv = kbp_kv_new(cfg.kv_keys_max, cfg.clients_max))) {
+	struct kbp_kv_config kvc = {
+		.keys_max = cfg.kv_keys_max, .clients_max = cfg.clients_max,
+		.session_expiry_cmds = cfg.session_expiry_cmds,
+	};
+	if (use_kv && !(f.kv = kbp_kv_new(&kvc))) {
 		fprintf(stderr, "kbp-fake-cluster: out of memory for --kv\n");
 		return 1;
 	}
@@ -300,8 +318,9 @@ int main(int argc, char **argv)
 			idle = 0;
 	}
 	printf("kbp-fake-cluster: %" PRIu64 " commands, %" PRIu64 " replies (%" PRIu64 " NOT_LEADER, %"
-	       PRIu64 " BUSY), %" PRIu64 " dropped on purpose, %" PRIu64 " PUTs lost on purpose, %" PRIu64
-	       " bad frames\n", f.cmds, f.replies, f.not_leader, f.busy, f.dropped, f.lost, f.bad);
+	       PRIu64 " BUSY, %" PRIu64 " SESSION_EXPIRED, %" PRIu64 " sessions registered), %" PRIu64
+	       " dropped on purpose, %" PRIu64 " PUTs lost on purpose, %" PRIu64 " bad frames\n",
+	       f.cmds, f.replies, f.not_leader, f.busy, f.expired, f.registered, f.dropped, f.lost, f.bad);
 	kbp_kv_free(f.kv);
 	for (unsigned n = 0; n < cfg.nodes; n++)
 		if (f.node[n].present)

@@ -14,9 +14,14 @@
  * for the wire.  Closed loop (--outstanding N): N client ids, each sends its next
  * request when the previous one is answered.
  *
- * Sessions.  Each client id has at most one request in flight (the node dedupes by
- * (client id, seq)); a resend after a timeout or BUSY reuses the seq.  NOT_LEADER
- * replies move every later request to the hinted leader.
+ * Sessions (docs/PROTOCOL.md, "Client sessions").  Before the run every client id is
+ * registered through the log, in batches (REGISTER under a nonce; the cluster hands out
+ * the ids).  Each has at most one request in flight (the node runs a write once per
+ * (client id, seq)); a resend after a timeout or BUSY reuses the seq.  A seq's low bits are
+ * the session's index, so a reply finds its session without a lookup.  SESSION_EXPIRED
+ * (the cluster evicted or expired the session) ends the request as "outcome unknown" and
+ * the session registers again before its next request.  NOT_LEADER replies move every
+ * later request to the hinted leader.
  *
  * Accounting.  Every request intended inside the measured window ends in exactly one
  * class (answered OK / NOT_FOUND / CAS_FAILED, error, timed out, never answered,
@@ -80,9 +85,12 @@
 #define GEN_HIST_HIGHEST_NS (UINT64_C(3600) * 1000000000u)
 #define GEN_DRAIN_MAX_S 5.0
 #define GEN_MBUFS 8191u
-#define GEN_CLIENT_ID_BITS 20u     /* low bits of a client id: session index */
+#define GEN_SEQ_INDEX_BITS 20u     /* low bits of every seq: the session's index */
+#define GEN_SEQ_INDEX_MASK ((UINT64_C(1) << GEN_SEQ_INDEX_BITS) - 1)
+#define GEN_SEQ_STEP (UINT64_C(1) << GEN_SEQ_INDEX_BITS)
+#define GEN_REGISTER_WAIT_S 15u
 
-_Static_assert(KBP_GEN_SESSIONS_MAX <= (1u << GEN_CLIENT_ID_BITS), "session index fits its bits");
+_Static_assert(KBP_GEN_SESSIONS_MAX <= (1u << GEN_SEQ_INDEX_BITS), "session index fits its bits");
 _Static_assert(GEN_TX_MAX >= GEN_BURST, "a TX queue holds at least one burst");
 _Static_assert(KBP_GEN_VALUE_FOREIGN == KBP_LIN_FOREIGN, "one spelling of a value we never wrote");
 
@@ -94,7 +102,7 @@ static void on_signal(int sig)
 	force_quit = 1;
 }
 
-enum sess_state { S_FREE = 0, S_WAIT = 1, S_BACKOFF = 2 };
+enum sess_state { S_FREE = 0, S_WAIT = 1, S_BACKOFF = 2, S_DEAD = 3 };
 
 /* Final outcome of a request (one per measured request). */
 #define GEN_OUTCOMES(X)                                                       \
@@ -105,6 +113,8 @@ enum sess_state { S_FREE = 0, S_WAIT = 1, S_BACKOFF = 2 };
 	X(OUT_BUSY, "busy", "error: BUSY on every try")                       \
 	X(OUT_FULL, "full", "error: FULL (store or client table full)")       \
 	X(OUT_INVALID, "invalid", "error: INVALID (malformed command)")       \
+	X(OUT_STALE, "stale", "error: STALE (seq below the session's newest: not run now)") \
+	X(OUT_SESSION_EXPIRED, "session_expired", "unknown: SESSION_EXPIRED (session evicted or expired; may have run)") \
 	X(OUT_OTHER, "other", "error: unknown status")                        \
 	X(OUT_TIMED_OUT, "timed_out", "timed out after every retry")          \
 	X(OUT_NEVER_ANSWERED, "never_answered", "still in flight when the run ended") \
@@ -128,11 +138,12 @@ static const char *const outcome_text[] = {
 };
 
 struct gen_session {
-	uint64_t seq;
+	uint64_t id;               /* from the cluster; 0 while (re)registering */
+	uint64_t seq;              /* (counter << GEN_SEQ_INDEX_BITS) | index */
 	uint64_t intended_tsc;     /* latency origin */
 	uint64_t due_tsc;          /* S_WAIT: resend deadline; S_BACKOFF: resend time */
 	uint64_t key;
-	uint8_t op;
+	uint8_t op;                /* KBP_OP_REGISTER while registering */
 	uint8_t state;
 	uint8_t node;              /* where the last copy went */
 	uint8_t measured;
@@ -150,7 +161,10 @@ struct gen_events {
 	uint64_t busy;             /* BUSY replies */
 	uint64_t replies;
 	uint64_t replies_stale;    /* for a seq no longer waited for (late or duplicate) */
-	uint64_t replies_foreign;  /* client id not ours */
+	uint64_t replies_foreign;  /* a seq that names no session of ours */
+	uint64_t register_sent;    /* REGISTER copies sent */
+	uint64_t registered;       /* sessions registered (at start, and again after SESSION_EXPIRED) */
+	uint64_t register_refused; /* REGISTER answered neither OK, NOT_LEADER nor BUSY */
 	uint64_t replies_nic_time; /* arrival from the NIC's stamp ... */
 	uint64_t replies_tsc_time; /* ... or from the TSC at poll: the two add up to replies */
 	uint64_t frames_tx, frames_rx;
@@ -197,7 +211,9 @@ struct gen {
 	uint32_t *free_stack;
 	uint32_t n_free;
 	uint32_t in_flight;
-	uint64_t id_base;
+	uint32_t registering;      /* sessions waiting for their REGISTER's answer */
+	uint64_t nonce_base;       /* REGISTER i goes out under nonce_base | i */
+	uint64_t id_min, id_max;   /* session ids the cluster handed out */
 
 	/* Time, in TSC ticks. */
 	double tsc_hz, ns_per_tsc;
@@ -305,14 +321,48 @@ static void sess_send(struct gen *g, uint32_t i, uint64_t now)
 
 	if (nt->count == g->batch_max || nt->len + size > g->payload_max)
 		frame_flush(g, n);
-	if (unlikely(g->chk != NULL))
+	uint64_t client_id = s->op == KBP_OP_REGISTER ? g->nonce_base | i : s->id;
+	if (unlikely(g->chk != NULL) && s->op != KBP_OP_REGISTER)
 		kbp_check_values(g->chk, s->rec, &exp, &val);
-	nt->len += kbp_gen_cmd_encode(&g->w, nt->buf + nt->len, g->id_base + i, s->seq, s->op, s->key,
-				      exp, val);
+	nt->len += kbp_gen_cmd_encode(&g->w, nt->buf + nt->len, client_id, s->seq, s->op, s->key, exp, val);
 	nt->count++;
 	s->state = S_WAIT;
 	s->due_tsc = now + g->timeout_tsc;
 	g->ev.cmds_sent++;
+	g->ev.register_sent += s->op == KBP_OP_REGISTER;
+}
+
+static uint8_t pick_node(const struct gen *g);
+
+/* Session i asks for a (new) session id: a REGISTER under its nonce, through the log. */
+static void sess_register(struct gen *g, uint32_t i, uint64_t now)
+{
+	struct gen_session *s = &g->sess[i];
+	s->id = 0;
+	s->op = KBP_OP_REGISTER;
+	s->tries = 0;
+	s->node = pick_node(g);
+	g->registering++;
+	sess_send(g, i, now);
+}
+
+/* The answer to session i's REGISTER: its id; the session is free for requests. */
+static void sess_registered(struct gen *g, uint32_t i, const struct kbp_reply *r)
+{
+	struct gen_session *s = &g->sess[i];
+	g->registering--;
+	s->seq += GEN_SEQ_STEP;
+	if (r->status != KBP_ST_OK || r->val_len != KBP_REGISTER_REPLY_LEN) {
+		g->ev.register_refused++;          /* parked: never used again */
+		s->state = S_DEAD;
+		return;
+	}
+	s->id = kbp_le64_load(r->val);
+	g->id_min = g->id_min && g->id_min < s->id ? g->id_min : s->id;
+	g->id_max = g->id_max > s->id ? g->id_max : s->id;
+	g->ev.registered++;
+	s->state = S_FREE;
+	g->free_stack[g->n_free++] = i;
 }
 
 /* ---- Outcomes -------------------------------------------------------------------- */
@@ -336,10 +386,15 @@ static void sess_finish(struct gen *g, uint32_t i, enum gen_outcome out, uint64_
 		g->sec_ok++;
 	else
 		g->sec_errors++;
-	s->state = S_FREE;
-	s->seq++;
-	g->free_stack[g->n_free++] = i;
 	g->in_flight--;
+	s->seq += GEN_SEQ_STEP;
+	/* The session is gone (or moved past by someone else): a new one before the next request. */
+	if (out == OUT_SESSION_EXPIRED || out == OUT_STALE) {
+		sess_register(g, i, now);
+		return;
+	}
+	s->state = S_FREE;
+	g->free_stack[g->n_free++] = i;
 }
 
 /* Where new requests and redirected ones go. */
@@ -368,64 +423,82 @@ static void check_answer(struct gen *g, const struct gen_session *s, const struc
 	kbp_check_complete(g->chk, s->rec, r->status, read, rte_rdtsc());
 }
 
+/* NOT_LEADER: follow the hint, or try the next node after a pause when there is none. */
+static void on_not_leader(struct gen *g, uint32_t i, uint8_t from, const struct kbp_reply *r, uint64_t now)
+{
+	struct gen_session *s = &g->sess[i];
+	g->ev.redirects++;
+	if (g->o.target >= 0 && s->op != KBP_OP_REGISTER) {
+		sess_finish(g, i, OUT_NOT_LEADER, now);   /* counts its own error */
+		return;
+	}
+	g->sec_errors++;
+	if (r->leader < g->n_nodes && r->leader != from && g->node[r->leader].reachable) {
+		if (g->o.target < 0)
+			g->leader = r->leader;
+		s->node = r->leader;
+		sess_send(g, i, now);
+	} else {
+		/* No hint (election under way): try the next node after a pause. */
+		if (g->leader == from && g->o.target < 0)
+			g->leader = next_reachable(g, from);
+		s->node = g->o.target < 0 ? g->leader : next_reachable(g, from);
+		s->state = S_BACKOFF;
+		s->due_tsc = now + g->redirect_backoff_tsc;
+	}
+}
+
+static void on_busy(struct gen *g, uint32_t i, uint64_t now)
+{
+	struct gen_session *s = &g->sess[i];
+	g->ev.busy++;
+	if (s->tries >= g->o.retries && s->op != KBP_OP_REGISTER) {
+		sess_finish(g, i, OUT_BUSY, now);         /* counts its own error */
+		return;
+	}
+	g->sec_errors++;
+	s->tries++;
+	s->state = S_BACKOFF;
+	s->due_tsc = now + g->backoff_tsc;
+}
+
 static void on_reply(struct gen *g, uint8_t from, const struct kbp_reply *r, uint64_t now)
 {
-	uint64_t i = r->client_id - g->id_base;
+	uint64_t i = r->seq & GEN_SEQ_INDEX_MASK;
 	struct gen_session *s;
 
 	g->ev.replies++;
-	if (r->client_id < g->id_base || i >= g->n_sess) {
+	if (i >= g->n_sess) {
 		g->ev.replies_foreign++;
 		return;
 	}
 	s = &g->sess[i];
-	if (s->state != S_WAIT || r->seq != s->seq) {
+	if (s->state != S_WAIT || r->seq != s->seq ||
+	    r->client_id != (s->op == KBP_OP_REGISTER ? g->nonce_base | i : s->id)) {
 		g->ev.replies_stale++;
 		return;
 	}
-	if (unlikely(g->chk != NULL) && (r->status == KBP_ST_OK || r->status == KBP_ST_NOT_FOUND ||
-					 r->status == KBP_ST_CAS_FAILED))
+	if (unlikely(g->chk != NULL) && s->op != KBP_OP_REGISTER &&
+	    (r->status == KBP_ST_OK || r->status == KBP_ST_NOT_FOUND || r->status == KBP_ST_CAS_FAILED))
 		check_answer(g, s, r);
+	switch (r->status) {
+	case KBP_ST_NOT_LEADER: on_not_leader(g, (uint32_t)i, from, r, now); return;
+	case KBP_ST_BUSY: on_busy(g, (uint32_t)i, now); return;
+	default: break;
+	}
+	if (s->op == KBP_OP_REGISTER) {
+		sess_registered(g, (uint32_t)i, r);
+		return;
+	}
 	switch (r->status) {
 	case KBP_ST_OK: sess_finish(g, (uint32_t)i, OUT_OK, now); break;
 	case KBP_ST_NOT_FOUND: sess_finish(g, (uint32_t)i, OUT_NOT_FOUND, now); break;
 	case KBP_ST_CAS_FAILED: sess_finish(g, (uint32_t)i, OUT_CAS_FAILED, now); break;
 	case KBP_ST_FULL: sess_finish(g, (uint32_t)i, OUT_FULL, now); break;
 	case KBP_ST_INVALID: sess_finish(g, (uint32_t)i, OUT_INVALID, now); break;
-	case KBP_ST_NOT_LEADER:
-		g->ev.redirects++;
-		if (g->o.target >= 0) {
-			sess_finish(g, (uint32_t)i, OUT_NOT_LEADER, now);   /* counts its own error */
-			break;
-		}
-		g->sec_errors++;
-		if (r->leader < g->n_nodes && r->leader != from && g->node[r->leader].reachable) {
-			g->leader = r->leader;
-			s->node = r->leader;
-			sess_send(g, (uint32_t)i, now);
-		} else {
-			/* No hint (election under way): try the next node after a pause. */
-			if (g->leader == from)
-				g->leader = next_reachable(g, from);
-			s->node = g->leader;
-			s->state = S_BACKOFF;
-			s->due_tsc = now + g->redirect_backoff_tsc;
-		}
-		break;
-	case KBP_ST_BUSY:
-		g->ev.busy++;
-		if (s->tries >= g->o.retries) {
-			sess_finish(g, (uint32_t)i, OUT_BUSY, now);         /* counts its own error */
-			break;
-		}
-		g->sec_errors++;
-		s->tries++;
-		s->state = S_BACKOFF;
-		s->due_tsc = now + g->backoff_tsc;
-		break;
-	default:
-		sess_finish(g, (uint32_t)i, OUT_OTHER, now);
-		break;
+	case KBP_ST_STALE: sess_finish(g, (uint32_t)i, OUT_STALE, now); break;
+	case KBP_ST_SESSION_EXPIRED: sess_finish(g, (uint32_t)i, OUT_SESSION_EXPIRED, now); break;
+	default: sess_finish(g, (uint32_t)i, OUT_OTHER, now); break;
 	}
 }
 
@@ -540,14 +613,15 @@ static void sweep(struct gen *g, uint64_t now)
 {
 	for (uint32_t i = 0; i < g->n_sess; i++) {
 		struct gen_session *s = &g->sess[i];
-		if (s->state == S_FREE || now < s->due_tsc)
+		if (s->state == S_FREE || s->state == S_DEAD || now < s->due_tsc)
 			continue;
 		if (s->state == S_BACKOFF) {
 			g->ev.resends_busy++;
 			sess_send(g, i, now);
 			continue;
 		}
-		if (s->tries >= g->o.retries) {
+		/* A REGISTER is resent until answered: without a session there is no request. */
+		if (s->tries >= g->o.retries && s->op != KBP_OP_REGISTER) {
 			sess_finish(g, i, OUT_TIMED_OUT, now);
 			continue;
 		}
@@ -562,6 +636,38 @@ static void sweep(struct gen *g, uint64_t now)
 		}
 		sess_send(g, i, now);
 	}
+}
+
+/*
+ * Before the run: register every session through the log, all at once (batched into
+ * frames like requests), resending on timeouts and following NOT_LEADER hints.  Returns 0
+ * once all are registered, or -ETIMEDOUT after GEN_REGISTER_WAIT_S.
+ */
+static int register_all(struct gen *g)
+{
+	uint64_t start = rte_rdtsc(), now = start;
+	uint64_t deadline = start + (uint64_t)(GEN_REGISTER_WAIT_S * g->tsc_hz);
+	uint64_t sweep_tsc = (uint64_t)(g->tsc_hz * GEN_SWEEP_US / 1e6), next_sweep = start + sweep_tsc;
+
+	for (uint32_t i = 0; i < g->n_sess; i++)
+		sess_register(g, i, now);
+	while (g->registering > 0 && now < deadline && !force_quit) {
+		uint32_t got = 0;
+		rx_all(g, now, &got);
+		if (now >= next_sweep) {
+			sweep(g, now);
+			next_sweep = now + sweep_tsc;
+		}
+		tx_all(g);
+		if (got == 0)
+			rte_delay_us_sleep(GEN_IDLE_SLEEP_US);
+		now = rte_rdtsc();
+	}
+	if (g->registering > 0 || g->ev.register_refused > 0)
+		return -ETIMEDOUT;
+	printf("kbpaxos-gen: registered %u sessions (ids %" PRIu64 "..%" PRIu64 ") in %.1f ms\n", g->n_sess,
+	       g->id_min, g->id_max, (double)(now - start) / g->tsc_hz * 1e3);
+	return 0;
 }
 
 /* ---- Per-second lines ------------------------------------------------------------- */
@@ -802,7 +908,8 @@ static void run(struct gen *g, bool adaptive)
 		g->port[p].n_tx = 0;
 	}
 	for (uint32_t i = 0; i < g->n_sess; i++)
-		if (g->sess[i].state != S_FREE)
+		if ((g->sess[i].state == S_WAIT || g->sess[i].state == S_BACKOFF) &&
+		    g->sess[i].op != KBP_OP_REGISTER)
 			sess_finish(g, i, OUT_NEVER_ANSWERED, now);
 	if (g->o.rate > 0) {
 		while (g->next_intended < g->t_end) {
@@ -842,10 +949,10 @@ static void print_report(const struct gen *g, FILE *f)
 	uint64_t total = 0;
 	unsigned ops = 0;
 
-	for (unsigned op = KBP_OP_PUT; op < KBP_OP_COUNT; op++)
+	for (unsigned op = KBP_OP_PUT; op < KBP_GEN_OPS; op++)
 		ops += kbp_hist_total(&g->hist[op]) > 0;
 	fprintf(f, "\n  Latency Distribution (HdrHistogram-style, from each request's intended send time)\n");
-	for (unsigned op = KBP_OP_PUT; op < KBP_OP_COUNT; op++) {
+	for (unsigned op = KBP_OP_PUT; op < KBP_GEN_OPS; op++) {
 		if (kbp_hist_total(&g->hist[op]) == 0)
 			continue;
 		snprintf(title, sizeof(title), "%s", op_title(op));
@@ -872,7 +979,7 @@ static void print_report(const struct gen *g, FILE *f)
 	fprintf(f, "\n  Requests (intended inside the %.2f s measured window):\n", measured_s(g));
 	for (unsigned k = 0; k < OUT_COUNT; k++) {
 		total += g->outcome[k];
-		if (g->outcome[k] || k <= OUT_CAS_FAILED || k >= OUT_TIMED_OUT)
+		if (g->outcome[k] || k <= OUT_CAS_FAILED || k >= OUT_TIMED_OUT || k == OUT_SESSION_EXPIRED)
 			fprintf(f, "  %14" PRIu64 "  %s\n", g->outcome[k], outcome_text[k]);
 	}
 	fprintf(f, "  %14" PRIu64 "  total (%" PRIu64 " started or due; every one is in the histogram)\n",
@@ -887,6 +994,9 @@ static void print_report(const struct gen *g, FILE *f)
 		g->ev.resends_timeout, g->ev.redirects, g->ev.busy, g->ev.replies_stale,
 		g->ev.frames_rx, g->ev.frames_rx - g->rx_counts.n[KBP_WIRE_OK], g->ev.tx_dropped_frames,
 		g->ev.tx_retries);
+	fprintf(f, "  Sessions: %" PRIu64 " registered (%u at start, the rest after SESSION_EXPIRED or STALE), ids %"
+		PRIu64 "..%" PRIu64 ", %" PRIu64 " REGISTERs sent, %" PRIu64 " refused\n", g->ev.registered,
+		g->n_sess, g->id_min, g->id_max, g->ev.register_sent, g->ev.register_refused);
 	for (int k = 1; k < KBP_WIRE_DROP_COUNT; k++)
 		if (g->rx_counts.n[k])
 			fprintf(f, "  %14" PRIu64 "  frames dropped: %s\n", g->rx_counts.n[k],
@@ -926,7 +1036,7 @@ static int write_json(const struct gen *g, const char *path)
 	kbp_json_str(&j, "dist", g->o.zipf_s > 0 ? "zipf" : "uniform");
 	kbp_json_double(&j, "zipf_s", g->o.zipf_s);
 	kbp_json_obj_begin(&j, "mix");
-	for (unsigned op = KBP_OP_PUT; op < KBP_OP_COUNT; op++)
+	for (unsigned op = KBP_OP_PUT; op < KBP_GEN_OPS; op++)
 		kbp_json_u64(&j, kbp_op_name(op), g->o.mix[op]);
 	kbp_json_obj_end(&j);
 	kbp_json_i64(&j, "target", g->o.target);
@@ -954,6 +1064,9 @@ static int write_json(const struct gen *g, const char *path)
 	kbp_json_u64(&j, "replies", g->ev.replies);
 	kbp_json_u64(&j, "replies_stale", g->ev.replies_stale);
 	kbp_json_u64(&j, "replies_foreign", g->ev.replies_foreign);
+	kbp_json_u64(&j, "registered", g->ev.registered);
+	kbp_json_u64(&j, "register_sent", g->ev.register_sent);
+	kbp_json_u64(&j, "register_refused", g->ev.register_refused);
 	kbp_json_u64(&j, "replies_nic_time", g->ev.replies_nic_time);
 	kbp_json_u64(&j, "replies_tsc_time", g->ev.replies_tsc_time);
 	kbp_json_u64(&j, "nic_stamps_rejected", clock_sum(g, false));
@@ -1095,7 +1208,7 @@ static int write_outputs(const struct gen *g)
 	args[a++] = title;
 	/* Each op that ran, and "all" when several did. */
 	unsigned ops = 0;
-	for (unsigned op = KBP_OP_PUT; op < KBP_OP_COUNT; op++)
+	for (unsigned op = KBP_OP_PUT; op < KBP_GEN_OPS; op++)
 		if (spec[op][0]) {
 			args[a++] = spec[op];
 			ops++;
@@ -1282,27 +1395,28 @@ static int setup(struct gen *g, char *err, size_t err_len)
 	g->leader = g->o.target >= 0 ? (uint8_t)g->o.target : next_reachable(g, (uint8_t)(g->n_nodes - 1));
 
 	g->n_sess = g->o.rate > 0 ? g->o.sessions : g->o.outstanding;
-	if (g->n_sess > g->c->clients_max)
-		fprintf(stderr, "kbpaxos-gen: warning: %u client ids but the cluster remembers %u "
-			"sessions (clients_max)\n", g->n_sess, g->c->clients_max);
+	if (g->n_sess > g->c->clients_max) {
+		/* More would evict each other's sessions: SESSION_EXPIRED, re-register, again. */
+		snprintf(err, err_len, "%u client ids need %u sessions, but the cluster keeps %u "
+			 "(clients_max in %s)", g->n_sess, g->n_sess, g->c->clients_max, g->o.config);
+		return -EINVAL;
+	}
 	g->sess = calloc(g->n_sess, sizeof(*g->sess));
 	g->free_stack = calloc(g->n_sess, sizeof(*g->free_stack));
 	if (!g->sess || !g->free_stack)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < g->n_sess; i++) {
-		g->sess[i].seq = 1;
-		g->free_stack[i] = g->n_sess - 1 - i;
-	}
-	g->n_free = g->n_sess;
-	/* Fresh client ids every run, so a node's dedupe table never answers from an old run. */
+	for (uint32_t i = 0; i < g->n_sess; i++)
+		g->sess[i].seq = GEN_SEQ_STEP | i;
+	g->n_free = 0;                     /* a session is free once registered */
+	/* Nonces for REGISTER: bit 63, and bits from the clock and pid above the index. */
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	g->id_base = (((uint64_t)ts.tv_sec * 1000003u + (uint64_t)ts.tv_nsec / 1000u) ^
-		      ((uint64_t)getpid() << 24)) << GEN_CLIENT_ID_BITS;
-	g->id_base &= ~(UINT64_C(1) << 63);
+	g->nonce_base = (((uint64_t)ts.tv_sec * 1000003u + (uint64_t)ts.tv_nsec / 1000u) ^
+			 ((uint64_t)getpid() << 24)) << GEN_SEQ_INDEX_BITS;
+	g->nonce_base |= KBP_CLIENT_NONCE;
 	if (g->o.check) {
 		/* The same fresh number picks this run's key range and tags its values. */
-		kbp_gen_work_set_nonce(&g->w, g->id_base >> GEN_CLIENT_ID_BITS);
+		kbp_gen_work_set_nonce(&g->w, (g->nonce_base & ~KBP_CLIENT_NONCE) >> GEN_SEQ_INDEX_BITS);
 		g->chk = kbp_check_new(g->o.check_ops, g->o.keys);
 		if (!g->chk)
 			return -ENOMEM;
@@ -1461,6 +1575,16 @@ int main(int argc, char **argv)
 	 */
 	if (cfg.generator.idle == KBP_IDLE_ADAPTIVE)
 		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	if (register_all(&g) != 0) {
+		fprintf(stderr, "kbpaxos-gen: registered %" PRIu64 " of %u sessions in %u s (%" PRIu64
+			" REGISTERs sent, %" PRIu64 " refused, %" PRIu64 " NOT_LEADER, %" PRIu64 " BUSY): is a "
+			"leader up?\n", g.ev.registered, g.n_sess, GEN_REGISTER_WAIT_S, g.ev.register_sent,
+			g.ev.register_refused, g.ev.redirects, g.ev.busy);
+		for (uint32_t p = 0; p < g.n_ports; p++)
+			kbp_gen_port_close(g.port[p].id);
+		rte_eal_cleanup();
+		return 1;
+	}
 	run(&g, cfg.generator.idle == KBP_IDLE_ADAPTIVE);
 	for (uint32_t p = 0; p < g.n_ports; p++)
 		kbp_gen_port_close(g.port[p].id);

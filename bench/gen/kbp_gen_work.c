@@ -122,10 +122,10 @@ int kbp_gen_parse_mix(const char *s, uint32_t mix[KBP_OP_COUNT])
 		if (!eq)
 			return -1;
 		*eq = '\0';
-		for (op = KBP_OP_PUT; op < KBP_OP_COUNT; op++)
+		for (op = KBP_OP_PUT; op < KBP_GEN_OPS; op++)
 			if (!strcmp(tok, kbp_op_name(op)))
 				break;
-		if (op == KBP_OP_COUNT || !parse_u64(eq + 1, 0, 1000000, &w))
+		if (op == KBP_GEN_OPS || !parse_u64(eq + 1, 0, 1000000, &w))
 			return -1;
 		m[op] = (uint32_t)w;
 	}
@@ -436,6 +436,8 @@ uint8_t kbp_gen_work_op(struct kbp_gen_work *w)
 
 uint32_t kbp_gen_cmd_size(const struct kbp_gen_work *w, uint8_t op)
 {
+	if (op == KBP_OP_REGISTER)
+		return KBP_CMD_HDR_SIZE;
 	uint32_t body = w->key_size;
 	if (op == KBP_OP_PUT)
 		body += w->value_size;
@@ -510,6 +512,13 @@ uint32_t kbp_gen_cmd_encode(const struct kbp_gen_work *w, uint8_t *buf, uint64_t
 	uint32_t body = w->key_size + elen + vlen;
 	uint8_t *p = buf + KBP_CMD_HDR_SIZE;
 
+	if (op == KBP_OP_REGISTER) {
+		memset(buf, 0, KBP_CMD_HDR_SIZE);
+		kbp_le64_store(buf, client_id);
+		kbp_le64_store(buf + 8, seq);
+		buf[16] = op;
+		return KBP_CMD_HDR_SIZE;
+	}
 	kbp_le64_store(buf, client_id);
 	kbp_le64_store(buf + 8, seq);
 	buf[16] = op;

@@ -26,6 +26,7 @@
 #include "kbp_rng.h"
 
 #define KBP_GEN_TARGET_DISCOVER (-1)
+#define KBP_GEN_OPS (KBP_OP_CAS + 1)   /* the workload's ops: PUT, GET, CAS (REGISTER is set-up) */
 #define KBP_GEN_SESSIONS_MAX 65536u
 #define KBP_GEN_KEY_SIZE_MIN 8u
 #define KBP_GEN_CHECK_VALUE_MIN 16u     /* id + nonce */
@@ -114,13 +115,14 @@ void kbp_gen_work_set_nonce(struct kbp_gen_work *w, uint64_t nonce);
 uint64_t kbp_gen_work_key(struct kbp_gen_work *w);
 uint8_t kbp_gen_work_op(struct kbp_gen_work *w);
 
-/* Bytes one command of op takes on the wire. */
+/* Bytes one command of op takes on the wire (REGISTER: the bare header). */
 uint32_t kbp_gen_cmd_size(const struct kbp_gen_work *w, uint8_t op);
 
 /*
  * Encode command (client_id, seq, op, key) at buf, which has room for
  * kbp_gen_cmd_size(w, op) bytes.  Under --check a CAS expects value id exp and a PUT
- * or CAS writes value id val (both ignored otherwise).  Returns the bytes written.  No
+ * or CAS writes value id val (both ignored otherwise).  For KBP_OP_REGISTER, client_id
+ * is the nonce (bit 63 set) and key is ignored.  Returns the bytes written.  No
  * allocation.
  */
 uint32_t kbp_gen_cmd_encode(const struct kbp_gen_work *w, uint8_t *buf, uint64_t client_id,

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 # kbpaxos-gen against kbp-fake-cluster over net_memif, on a private copy of conf/local.ini
 # (its own memif sockets and file prefixes, so a running local cluster is not touched):
-# leader discovery through NOT_LEADER hints, BUSY and lost replies with same-seq resends,
-# open and closed loop, every request accounted for, and the TSC chosen as the latency
-# clock (memif stamps nothing); --check says yes on a store that is linearizable and no
-# on one that loses writes.  Exit 0 pass, 1 fail, 77 skip.
+# sessions registered before the run, leader discovery through NOT_LEADER hints, BUSY and
+# lost replies with same-seq resends, SESSION_EXPIRED counted as an unknown outcome and
+# followed by a new registration, open and closed loop, every request accounted for, the
+# TSC chosen as the latency clock (memif stamps nothing), and --check saying yes on a
+# store that is linearizable and no on one that loses writes.  Exit 0 pass, 1 fail, 77 skip.
 # Usage: test_gen_fake.sh GEN FAKE CONF
 set -u
 gen=$1 fake=$2 conf=$3
@@ -52,6 +53,8 @@ total = sum(v for k, v in r.items() if k != "total")
 assert total == r["total"] > 0, r
 assert r["ok"] + r["not_found"] > 0.9 * total, r
 assert e["redirects"] >= 1 and e["busy"] >= 1 and e["resends_timeout"] >= 1, e
+assert e["registered"] == 16 and e["register_sent"] >= 16 and e["register_refused"] == 0, e
+assert r["session_expired"] == 0 and r["stale"] == 0, r
 assert s["latency"]["all"]["count"] == r["total"], (s["latency"]["all"], r)
 assert s["batch_max"] >= 1 and e["cmds_sent"] > e["frames_tx"], e   # batching happened
 # memif has no RX timestamp offload: every reply timed by the TSC at poll, as always.
@@ -60,6 +63,8 @@ assert e["replies_nic_time"] == 0 and e["replies_tsc_time"] == e["replies"] > 0,
 PY
 grep -q '^kbpaxos-gen: latency clock: TSC (net_memif port .* has no RX timestamp offload)' \
     "$tmp/out.txt" || fail "no line saying which latency clock is used"
+grep -q '^kbpaxos-gen: registered 16 sessions (ids 1\.\.16)' "$tmp/out.txt" ||
+    fail "no line saying the sessions were registered"
 [ -s "$tmp/o1/run.hgrm" ] && [ -s "$tmp/o1/timeseries.csv" ] || fail "missing output files"
 
 # Open loop at a fixed rate, fixed target = the leader.
@@ -107,4 +112,22 @@ c = json.load(open(sys.argv[1]))["check"]
 assert c["linearizable"] == "no" and c["keys_failed"] >= 1, c
 assert 1 <= c["excerpt_ops"] <= 24 and len(c["excerpt"]) == c["excerpt_ops"], c
 PY
+
+# Every 40th write answered SESSION_EXPIRED: each such request is an unknown outcome (not
+# an error, not OK), and its session registers again before its next request.
+start_fake --leader 0 --expire-every 40
+"$gen" --config "$tmp/c.ini" --duration 1 --warmup 0.2 --outstanding 8 --mix put=90,get=10 \
+    --out "$tmp/o5" --no-plots >"$tmp/out.txt" 2>&1 || fail "closed loop with expiries exited non-zero"
+stop_fake
+python3 - "$tmp/o5/summary.json" <<'PY' || fail "session expiry accounting"
+import json, sys
+s = json.load(open(sys.argv[1]))
+r, e = s["requests"], s["events"]
+total = sum(v for k, v in r.items() if k != "total")
+assert total == r["total"] > 0, r
+assert r["session_expired"] > 0 and r["ok"] + r["not_found"] + r["session_expired"] == total, r
+# A new REGISTER after each SESSION_EXPIRED (warm-up ones too), on top of the first 8.
+assert e["register_sent"] >= 8 + r["session_expired"] and e["registered"] > 8, (e, r)
+PY
+grep -q 'unknown: SESSION_EXPIRED' "$tmp/out.txt" || fail "the report does not show the unknown outcomes"
 echo PASS

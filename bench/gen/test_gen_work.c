@@ -56,6 +56,7 @@ static void test_mix(void **state)
 	assert_int_equal(mix[KBP_OP_PUT], 0);
 	assert_int_equal(kbp_gen_parse_mix("put=0", mix), -1);
 	assert_int_equal(kbp_gen_parse_mix("del=3", mix), -1);
+	assert_int_equal(kbp_gen_parse_mix("put=1,register=1", mix), -1);   /* set-up, not workload */
 	assert_int_equal(kbp_gen_parse_mix("put", mix), -1);
 
 	kbp_gen_opts_default(&o);
@@ -116,7 +117,7 @@ static void test_encode(void **state)
 	o.value_size = 61;
 	o.key_size = 13;
 	assert_int_equal(kbp_gen_work_init(&w, &o), 0);
-	for (uint8_t op = KBP_OP_PUT; op < KBP_OP_COUNT; op++) {
+	for (uint8_t op = KBP_OP_PUT; op < KBP_GEN_OPS; op++) {
 		memset(buf, 0xaa, sizeof(buf));
 		uint32_t n = kbp_gen_cmd_encode(&w, buf, 77, 9, op, 1234, 5, 6);
 		assert_int_equal(n, kbp_gen_cmd_size(&w, op));
@@ -129,6 +130,14 @@ static void test_encode(void **state)
 		if (op == KBP_OP_CAS)
 			assert_memory_equal(c.exp, c.val, 61);   /* a CAS expects what PUT wrote */
 	}
+	/* A REGISTER: the bare header under a nonce, as the node's decoder wants it. */
+	memset(buf, 0xaa, sizeof(buf));
+	uint32_t n = kbp_gen_cmd_encode(&w, buf, KBP_CLIENT_NONCE | 5, 1u << 20, KBP_OP_REGISTER, 1234, 0, 0);
+	assert_int_equal(n, KBP_CMD_HDR_SIZE);
+	assert_int_equal(kbp_gen_cmd_size(&w, KBP_OP_REGISTER), KBP_CMD_HDR_SIZE);
+	assert_int_equal(kbp_cmd_decode(&c, buf, n), (int)n);
+	assert_true(c.client_id == (KBP_CLIENT_NONCE | 5) && c.seq == 1u << 20 && c.op == KBP_OP_REGISTER);
+	assert_true(c.key_len == 0 && c.val_len == 0 && c.exp_len == 0);
 }
 
 /* --check: unique values that read back to their ids, keys in a range of their own. */

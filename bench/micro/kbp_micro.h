@@ -28,8 +28,10 @@ extern bool kbp_micro_eal_ok;
 
 // An encoded batch of count puts as clients send it and an ACCEPT carries it: 16-byte
 // keys ("k", zeros, then i in 3 decimal digits: distinct below 1000), 64-byte values,
-// client ids 1000 + i, seq 1.  seq_off holds where each command's seq lies (offset 8 of
-// the kbp_cmd.h layout) so a benchmark can renumber the batch without decoding it.
+// client ids 1 + i (the sessions a fresh cluster opens for the first count REGISTERs:
+// see kbp_micro_registers_build), seq 1.  seq_off holds where each command's seq lies
+// (offset 8 of the kbp_cmd.h layout) so a benchmark can renumber the batch without
+// decoding it.
 struct kbp_micro_puts {
 	std::vector<uint8_t> bytes;
 	std::vector<uint32_t> seq_off;
@@ -39,6 +41,10 @@ struct kbp_micro_puts {
 
 // False if an encode failed (it should not: the buffer is sized for the batch).
 bool kbp_micro_puts_build(kbp_micro_puts *b, uint32_t count);
+
+// count REGISTERs (nonces 1..count): applied on a fresh node, they open sessions 1..count,
+// under which the puts above run (a write without a session is refused, not run).
+bool kbp_micro_registers_build(kbp_micro_puts *b, uint32_t count);
 
 // Gives every command in the batch the same new seq: sessions dedupe by (client id,
 // seq), so a batch applied again must carry a fresh one.  A few stores, no decode.

@@ -84,6 +84,33 @@ struct quorum_fixture {
 		kbp_node_flush(n, now, &up);          // counts the leader's own votes
 	}
 
+	// Untimed: one slot of REGISTERs, committed and applied, opens the sessions 1..count
+	// the puts run under.  True if every one was answered OK.
+	bool open_sessions(const kbp_micro_puts &regs)
+	{
+		kbp_update up;
+		kbp_msg req = client_req;
+		uint32_t ok = 0;
+
+		req.count = regs.count;
+		req.len = regs.len();
+		req.payload = regs.bytes.data();
+		now += 1000;
+		kbp_node_recv(n, &req, now);
+		kbp_node_flush(n, now, &up);
+		persisted_id = last_persist_id(up, persisted_id);
+		kbp_node_persisted(n, persisted_id, now);
+		kbp_node_flush(n, now, &up);
+		accepted.slot = next_slot++;
+		kbp_node_recv(n, &accepted, now);
+		for (uint32_t f = 0; f < flushes_max && ok < regs.count; f++) {
+			kbp_node_flush(n, now, &up);
+			for (uint32_t i = 0; i < up.n_replies; i++)
+				ok += up.replies[i].status == KBP_ST_OK;
+		}
+		return ok == regs.count;
+	}
+
 	// The measured step; returns the client replies it produced.
 	uint64_t quorum_step()
 	{
@@ -138,6 +165,13 @@ static void BM_leader_quorum_step(benchmark::State &state)
 	q.accepted.to = 0;
 	q.accepted.ballot = st.ballot;
 
+	kbp_micro_puts regs;
+	if (!kbp_micro_registers_build(&regs, q.batch.count) || !q.open_sessions(regs)) {
+		state.SkipWithError("the sessions for the puts did not open");
+		return;
+	}
+	const uint64_t first_put_slot = q.next_slot;
+
 	// Untimed warm-up: twice round the log ring, so page faults and cold KV and
 	// session slots are not in the figures.
 	const uint64_t want = (uint64_t)q.window * q.batch.count;
@@ -163,6 +197,10 @@ static void BM_leader_quorum_step(benchmark::State &state)
 	kbp_node_get_status(q.n, &st);
 	if (st.commit != q.next_slot || st.applied != st.commit) {
 		state.SkipWithError("commit or applied index short of the proposed slots");
+		return;
+	}
+	if (st.stats.cmds_applied < (q.next_slot - first_put_slot) * q.batch.count) {
+		state.SkipWithError("puts were refused, not run: no sessions?");
 		return;
 	}
 	const double slots = (double)state.iterations() * q.window;

@@ -3,7 +3,8 @@
  * kbpaxos-sim: a deterministic cluster simulator.  Real kbp_node instances run against
  * a simulated network (delay, loss, duplication, reordering, partitions), disk (a crash
  * loses what was not reported durable), per-node clocks (offset, rate drift, pauses)
- * and crash/restart, while simulated clients issue put/get/cas with retries.  One seed
+ * and crash/restart, while simulated clients issue put/get/cas with retries, register
+ * sessions, come and go, and see their old requests arrive again late.  One seed
  * is one run; the same seed replays it event for event.
  */
 #ifndef KBP_SIM_H
@@ -27,6 +28,7 @@ struct sim_opts {
 	bool verbose;
 	uint32_t break_flags;         /* KBP_BREAK_* | SIM_BREAK_* */
 	bool kill_leader_once;        /* measure failover: crash the leader once, then nothing else */
+	bool late_dups;               /* old writes and REGISTERs arrive again, long after */
 };
 
 struct sim_result {
@@ -38,6 +40,9 @@ struct sim_result {
 	uint64_t sim_ns;              /* simulated time the run took */
 	uint64_t failover_ns;         /* kill_leader_once: crash to first new-leader commit */
 	uint64_t events;
+	uint64_t sessions;            /* registrations answered */
+	uint64_t expired;             /* writes answered SESSION_EXPIRED (outcome unknown) */
+	uint64_t late_dups;           /* late duplicates delivered */
 };
 
 /* Runs one seed.  Trace lines go to `trace` (may be NULL) if verbose, else kept in a ring. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kbp_node.h"
+#include "kbp_sm.h"
 #include "sim.h"
 #include "sim_check.h"
 
@@ -20,7 +21,8 @@
 
 static const char *const sim_keys[SIM_KEYS] = { "apple", "berry", "cherry", "damson" };
 
-enum ev_kind { EV_DELIVER, EV_TICK, EV_DISK, EV_REPLY, EV_CLIENT, EV_FAULT, EV_RESTART, EV_END_FAULTS };
+enum ev_kind { EV_DELIVER, EV_TICK, EV_DISK, EV_REPLY, EV_CLIENT, EV_FAULT, EV_RESTART, EV_END_FAULTS,
+	       EV_LATE_DUP };
 
 struct ev {
 	uint64_t t, seq;
@@ -60,7 +62,9 @@ struct snode {
 };
 
 struct sclient {
-	uint64_t id, seq;
+	uint64_t id, seq;                  /* the session (0: none yet, or it expired) */
+	uint64_t nonce;                    /* of the latest REGISTER */
+	unsigned left;                     /* operations before this client leaves */
 	unsigned target;
 	int cur;                           /* index into ops of the op in flight, -1 none */
 	uint32_t timer_gen;
@@ -82,7 +86,11 @@ struct sim {
 	uint64_t faults_end;
 	struct sclient *clients;
 	struct sim_op *ops;
-	unsigned n_ops, ops_issued;
+	unsigned n_ops, cap_ops, ops_issued;
+	uint64_t nonces;                   /* REGISTER nonces handed out */
+	struct sim_probe *probes;          /* replica states, for the checker */
+	unsigned n_probes, cap_probes;
+	struct kbp_kv *scratch;            /* a snapshot is read back into it */
 	struct sim_log *log;
 	char trace_ring[SIM_TRACE_LINES][160];
 	unsigned trace_n;
@@ -272,6 +280,53 @@ static void disk_done(struct sim *s, unsigned i)
 	disk_start_write(s, i);
 }
 
+/* Node i's state machine, read back from an image of it, for the checker (sim_check.h). */
+static void probe_add(struct sim *s, unsigned i, const uint8_t *buf, uint32_t len)
+{
+	uint64_t upto;
+	struct kbp_kv_stats st;
+	if (kbp_kv_restore(s->scratch, buf, len, &upto) < 0) {
+		violation(s, "snapshot: a node's own state machine image does not restore");
+		return;
+	}
+	if (s->n_probes == s->cap_probes) {
+		s->cap_probes = s->cap_probes ? 2 * s->cap_probes : 64;
+		s->probes = realloc(s->probes, s->cap_probes * sizeof(*s->probes));
+	}
+	struct sim_probe *p = &s->probes[s->n_probes++];
+	memset(p, 0, sizeof(*p));
+	kbp_kv_get_stats(s->scratch, &st);
+	*p = (struct sim_probe){ .node = i, .upto = upto, .applied = st.applied, .executed = st.executed,
+				 .next_id = st.next_client_id, .sessions = st.sessions };
+	kbp_kv_sessions(s->scratch, p->id, p->seq, SIM_PROBE_SESSIONS);
+	for (unsigned k = 0; k < SIM_KEYS; k++) {
+		struct kbp_cmd get = { .op = KBP_OP_GET, .key_len = (uint8_t)strlen(sim_keys[k]),
+				       .key = (const uint8_t *)sim_keys[k] };
+		struct kbp_reply r;
+		kbp_kv_read(s->scratch, &get, &r);
+		p->val[k].present = r.status == KBP_ST_OK;
+		p->val[k].len = r.val_len < SIM_VAL_MAX ? r.val_len : SIM_VAL_MAX;
+		if (p->val[k].len)
+			memcpy(p->val[k].v, r.val, p->val[k].len);
+	}
+}
+
+/* Every running node's state machine as it stands, for the checker. */
+static void probe_all(struct sim *s)
+{
+	for (unsigned i = 0; i < s->o->nodes; i++) {
+		if (!s->nodes[i].up)
+			continue;
+		uint32_t cap = kbp_node_snapshot_bytes_max(s->nodes[i].kn);
+		uint8_t *buf = malloc(cap);
+		uint64_t upto;
+		int len = kbp_node_snapshot(s->nodes[i].kn, buf, cap, &upto);
+		assert(len > 0);
+		probe_add(s, i, buf, (uint32_t)len);
+		free(buf);
+	}
+}
+
 /* The host compacts: snapshot the state machine, drop what it covers. */
 static void disk_maybe_compact(struct sim *s, unsigned i)
 {
@@ -284,6 +339,7 @@ static void disk_maybe_compact(struct sim *s, unsigned i)
 	int len = kbp_node_snapshot(sn->kn, buf, cap, &upto);
 	assert(len > 0);
 	disk_install_snapshot(sn, buf, (uint32_t)len, upto);
+	probe_add(s, i, buf, (uint32_t)len);
 	free(buf);
 }
 
@@ -299,7 +355,7 @@ static void observe_apply(void *arg, uint64_t slot, uint32_t count, const uint8_
 
 static void deliver_reply(struct sim *s, unsigned from, const struct kbp_reply *r)
 {
-	if (r->client_id == 0 || r->client_id > s->o->clients || chance(s, s->loss_pct))
+	if (chance(s, s->loss_pct))
 		return;
 	struct kbp_reply *c = malloc(sizeof(*c) + r->val_len);
 	*c = *r;
@@ -414,12 +470,35 @@ static void node_crash(struct sim *s, unsigned i)
 
 /* ---- clients ---------------------------------------------------------------------------- */
 
+/*
+ * Clients come and go: each registers a session through the log, uses it for a few
+ * operations, then leaves and registers a new one (a new client, as far as the cluster
+ * knows), so that over a run far more sessions pass through than clients_max holds.
+ */
+#define SIM_SESSION_OPS_MIN 2
+#define SIM_SESSION_OPS_MAX 8
+
+static struct sim_op *op_new(struct sim *s, struct sclient *c)
+{
+	if (s->n_ops == s->cap_ops) {
+		s->cap_ops *= 2;
+		s->ops = realloc(s->ops, s->cap_ops * sizeof(*s->ops));
+	}
+	struct sim_op *o = &s->ops[s->n_ops];
+	memset(o, 0, sizeof(*o));
+	c->cur = (int)s->n_ops++;
+	o->invoke_ns = s->now;
+	return o;
+}
+
 static void client_send(struct sim *s, struct sclient *c)
 {
 	const struct sim_op *o = &s->ops[c->cur];
+	bool keyed = o->op != KBP_OP_REGISTER;
 	struct kbp_cmd cmd = {
 		.client_id = o->client, .seq = o->seq, .op = o->op,
-		.key_len = (uint8_t)strlen(sim_keys[o->key]), .key = (const uint8_t *)sim_keys[o->key],
+		.key_len = keyed ? (uint8_t)strlen(sim_keys[o->key]) : 0,
+		.key = keyed ? (const uint8_t *)sim_keys[o->key] : NULL,
 		.val_len = o->val_len, .val = o->val, .exp_len = o->exp_len, .exp = o->exp,
 	};
 	uint8_t buf[256];
@@ -434,9 +513,38 @@ static void client_send(struct sim *s, struct sclient *c)
 		cp->payload = (const uint8_t *)(cp + 1);
 		ev_push(s, s->now + rnd_range(s, 20 * US, 150 * US), EV_DELIVER, c->target, 0, cp);
 	}
-	tracef(s, "client %llu sends seq %llu to node %u", (unsigned long long)c->id, (unsigned long long)o->seq, c->target);
+	tracef(s, "client %llx sends %s seq %llu to node %u", (unsigned long long)o->client, kbp_op_name(o->op),
+	       (unsigned long long)o->seq, c->target);
 	c->timer_gen++;
-	ev_push(s, s->now + 5 * MS, EV_CLIENT, KBP_NODES_MAX, (c->id << 32) | c->timer_gen, NULL);
+	ev_push(s, s->now + 5 * MS, EV_CLIENT, KBP_NODES_MAX, ((uint64_t)(c - s->clients + 1) << 32) | c->timer_gen,
+		NULL);
+}
+
+/* A new session: REGISTER under a fresh nonce; the answer names the id. */
+static void client_register(struct sim *s, struct sclient *c)
+{
+	c->id = 0;
+	struct sim_op *o = op_new(s, c);
+	o->op = KBP_OP_REGISTER;
+	o->client = c->nonce = KBP_CLIENT_NONCE | ++s->nonces;
+	o->seq = 1;
+	client_send(s, c);
+}
+
+/* Expect a value this client may have seen: the last answer it got for that key. */
+static void client_pick_expected(const struct sim *s, const struct sclient *c, struct sim_op *o)
+{
+	for (unsigned k = (unsigned)c->cur; k-- > 0;) {
+		const struct sim_op *p = &s->ops[k];
+		if (p->resp_ns && p->key == o->key && p->resp_len &&
+		    (p->op == KBP_OP_GET || p->status == KBP_ST_CAS_FAILED)) {
+			o->exp_len = p->resp_len;
+			memcpy(o->exp, p->resp, p->resp_len);
+			return;
+		}
+	}
+	o->exp_len = 2;
+	memcpy(o->exp, "no", 2);
 }
 
 static void client_next(struct sim *s, struct sclient *c)
@@ -445,10 +553,13 @@ static void client_next(struct sim *s, struct sclient *c)
 		c->cur = -1;
 		return;
 	}
-	struct sim_op *o = &s->ops[s->n_ops];
-	memset(o, 0, sizeof(*o));
-	c->cur = (int)s->n_ops++;
+	if (c->id == 0 || c->left == 0) {
+		client_register(s, c);
+		return;
+	}
+	struct sim_op *o = op_new(s, c);
 	s->ops_issued++;
+	c->left--;
 	o->client = c->id;
 	o->seq = ++c->seq;
 	o->key = (uint8_t)rnd_range(s, 0, SIM_KEYS - 1);
@@ -457,37 +568,28 @@ static void client_next(struct sim *s, struct sclient *c)
 	if (o->op != KBP_OP_GET)
 		o->val_len = (uint16_t)snprintf((char *)o->val, sizeof(o->val), "c%llus%llu",
 						(unsigned long long)o->client, (unsigned long long)o->seq);
-	if (o->op == KBP_OP_CAS) {
-		/* Expect a value this client may have seen: the last answer it got for any key. */
-		const struct sim_op *prev = NULL;
-		for (unsigned k = c->cur; k-- > 0;)
-			if (s->ops[k].resp_ns && s->ops[k].key == o->key && s->ops[k].resp_len) {
-				prev = &s->ops[k];
-				break;
-			}
-		if (prev) {
-			o->exp_len = prev->resp_len;
-			memcpy(o->exp, prev->resp, prev->resp_len);
-		} else {
-			o->exp_len = 2;
-			memcpy(o->exp, "no", 2);
-		}
-	}
-	o->invoke_ns = s->now;
+	if (o->op == KBP_OP_CAS)
+		client_pick_expected(s, c, o);
 	/* Clients with stale leader caches: some requests go wherever, maybe to a deposed leader. */
 	if (chance(s, 35))
 		c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);
 	client_send(s, c);
 }
 
-static void client_on_reply(struct sim *s, unsigned from, const struct kbp_reply *r)
+/* The client whose request in flight this reply answers, or NULL (late, or a late duplicate's). */
+static struct sclient *client_of(struct sim *s, const struct kbp_reply *r)
 {
-	struct sclient *c = &s->clients[r->client_id - 1];
-	if (c->cur < 0)
-		return;
-	struct sim_op *o = &s->ops[c->cur];
-	if (r->seq != o->seq)
-		return;                       /* an answer to an older attempt */
+	for (unsigned i = 0; i < s->o->clients; i++) {
+		struct sclient *c = &s->clients[i];
+		if (c->cur >= 0 && s->ops[c->cur].client == r->client_id && s->ops[c->cur].seq == r->seq)
+			return c;
+	}
+	return NULL;
+}
+
+/* NOT_LEADER, BUSY and the answers no client of ours may get; false: the request goes on. */
+static bool client_answered(struct sim *s, struct sclient *c, unsigned from, const struct kbp_reply *r)
+{
 	switch (r->status) {
 	case KBP_ST_NOT_LEADER:
 		if (r->leader < s->o->nodes && r->leader != from) {
@@ -496,26 +598,52 @@ static void client_on_reply(struct sim *s, unsigned from, const struct kbp_reply
 		} else {
 			c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);   /* the timer resends */
 		}
-		return;
+		return false;
 	case KBP_ST_BUSY:
-		return;
+		return false;
 	case KBP_ST_INVALID:
 	case KBP_ST_FULL:
 		violation(s, "client: unexpected INVALID/FULL answer");
-		return;
+		return false;
+	case KBP_ST_STALE:
+		violation(s, "client: STALE for the request in flight (its seq is the session's newest)");
+		return false;
 	default:
-		break;
+		return true;
 	}
+}
+
+static void client_on_reply(struct sim *s, unsigned from, const struct kbp_reply *r)
+{
+	struct sclient *c = client_of(s, r);
+	if (!c || !client_answered(s, c, from, r))
+		return;
+	struct sim_op *o = &s->ops[c->cur];
 	o->resp_ns = s->now;
 	o->status = r->status;
 	o->resp_len = r->val_len < sizeof(o->resp) ? r->val_len : sizeof(o->resp);
 	memcpy(o->resp, r->val, o->resp_len);
+	if (o->op == KBP_OP_REGISTER) {
+		c->id = kbp_le64_load(o->resp);
+		c->seq = 0;
+		c->left = (unsigned)rnd_range(s, SIM_SESSION_OPS_MIN, SIM_SESSION_OPS_MAX);
+		s->res->sessions++;
+		tracef(s, "client %llx registered: session %llu (node %u)", (unsigned long long)o->client,
+		       (unsigned long long)c->id, from);
+		client_next(s, c);
+		return;
+	}
 	if (o->op == KBP_OP_GET)
 		s->res->reads++;
 	s->res->ops_done++;
 	tracef(s, "client %llu seq %llu %s %s -> %s %.*s (node %u)", (unsigned long long)o->client,
 	       (unsigned long long)o->seq, kbp_op_name(o->op), sim_keys[o->key], kbp_status_name(o->status),
 	       (int)o->resp_len, (const char *)o->resp, from);
+	/* Its outcome is unknown (it may have run before the session went); a new session next. */
+	if (o->status == KBP_ST_SESSION_EXPIRED) {
+		s->res->expired++;
+		c->id = 0;
+	}
 	c->done++;
 	/* Failover: from the crash to the first answer from another node (the old leader's last
 	 * replies may still be in flight after it died, and do not count). */
@@ -532,6 +660,43 @@ static void client_on_timer(struct sim *s, uint64_t arg)
 	/* Retry with the same seq, at the next node: a timeout says nothing about the leader. */
 	c->target = (unsigned)rnd_range(s, 0, s->o->nodes - 1);
 	client_send(s, c);
+}
+
+/*
+ * A late duplicate: a copy of an old write or REGISTER, held up somewhere in the network
+ * while (usually) many other clients came and went, now reaches a node.  Nobody waits for
+ * its answer.  The session rules must not let it run again.
+ */
+static void late_duplicate(struct sim *s)
+{
+	unsigned n = s->n_ops, pick = n;
+	for (unsigned tries = 0; n && tries < 8 && pick == n; tries++) {
+		unsigned k = (unsigned)rnd_range(s, 0, n - 1);
+		if (s->ops[k].op != KBP_OP_GET && s->ops[k].invoke_ns + 2 * MS < s->now)
+			pick = k;
+	}
+	if (pick < n) {
+		const struct sim_op *o = &s->ops[pick];
+		bool keyed = o->op != KBP_OP_REGISTER;
+		struct kbp_cmd cmd = {
+			.client_id = o->client, .seq = o->seq, .op = o->op,
+			.key_len = keyed ? (uint8_t)strlen(sim_keys[o->key]) : 0,
+			.key = keyed ? (const uint8_t *)sim_keys[o->key] : NULL,
+			.val_len = o->val_len, .val = o->val, .exp_len = o->exp_len, .exp = o->exp,
+		};
+		unsigned to = (unsigned)rnd_range(s, 0, s->o->nodes - 1);
+		struct kbp_msg *m = malloc(sizeof(*m) + 256);
+		int len = kbp_cmd_encode(&cmd, (uint8_t *)(m + 1), 256);
+		assert(len > 0);
+		*m = (struct kbp_msg){ .type = KBP_MSG_CLIENT_REQ, .from = KBP_NODE_CLIENT, .to = (uint8_t)to,
+				       .count = 1, .len = (uint32_t)len, .payload = (const uint8_t *)(m + 1) };
+		ev_push(s, s->now + rnd_range(s, 20 * US, 150 * US), EV_DELIVER, to, 0, m);
+		s->res->late_dups++;
+		tracef(s, "late duplicate of client %llx %s seq %llu (sent %.3f ms ago; %llu sessions so far) to node %u",
+		       (unsigned long long)o->client, kbp_op_name(o->op), (unsigned long long)o->seq,
+		       (double)(s->now - o->invoke_ns) / MS, (unsigned long long)s->res->sessions, to);
+	}
+	ev_push(s, s->now + rnd_range(s, 1 * MS, 6 * MS), EV_LATE_DUP, KBP_NODES_MAX, 0, NULL);
 }
 
 /* ---- faults ------------------------------------------------------------------------------ */
@@ -639,7 +804,13 @@ static void sim_config(struct sim *s)
 	c->msg_bytes_max = 4096 + 64;
 	c->log_slots = 32;                 /* small, so rings slide and snapshots travel */
 	c->queue_bytes = 16384;
-	c->clients_max = 16;
+	/*
+	 * Session limits per seed: from tables smaller than the number of clients (sessions
+	 * evicted under requests in flight) to roomy ones, expiry off or short enough that a
+	 * client stuck behind a partition outlives its session.
+	 */
+	c->clients_max = (uint32_t)rnd_range(s, 2, 16);
+	c->session_expiry_cmds = chance(s, 25) ? 0 : rnd_range(s, 12, 96);
 	c->kv_keys_max = 16;
 	c->apply_max = 64;
 	c->heartbeat_ns = 1 * MS;
@@ -681,15 +852,20 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 		s->rng = 1;
 	s->log = sim_log_new();
 	s->clients = calloc(o->clients, sizeof(*s->clients));
-	s->ops = calloc(o->ops + 1, sizeof(*s->ops));
+	s->cap_ops = o->ops + 16;
+	s->ops = calloc(s->cap_ops, sizeof(*s->ops));
 	sim_config(s);
+	struct kbp_kv_config kc = { .keys_max = s->cfg.kv_keys_max, .clients_max = s->cfg.clients_max,
+				    .session_expiry_cmds = s->cfg.session_expiry_cmds };
+	s->scratch = kbp_kv_new(&kc);
 	for (unsigned i = 0; i < o->nodes; i++)
 		node_boot(s, i, false);
 	for (unsigned i = 0; i < o->clients; i++) {
-		s->clients[i].id = i + 1;
 		s->clients[i].target = (unsigned)rnd_range(s, 0, o->nodes - 1);
 		client_next(s, &s->clients[i]);
 	}
+	if (o->late_dups)
+		ev_push(s, rnd_range(s, 5 * MS, 15 * MS), EV_LATE_DUP, KBP_NODES_MAX, 0, NULL);
 	s->faults_on = o->faults != SIM_FAULTS_NONE;
 	s->faults_end = 150 * MS;
 	if (s->faults_on) {
@@ -759,6 +935,9 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 		case EV_END_FAULTS:
 			faults_end(s);
 			break;
+		case EV_LATE_DUP:
+			late_duplicate(s);
+			break;
 		}
 		if (o->kill_leader_once && !s->killed_leader_at && s->ops_issued >= o->ops / 3) {
 			for (unsigned i = 0; i < o->nodes; i++) {
@@ -793,8 +972,11 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 	for (unsigned i = 0; i < s->n_ops; i++)
 		if (!s->ops[i].resp_ns)
 			res->ops_pending_unknown++;
+	probe_all(s);
 	char why[256];
-	unsigned v = sim_check_history(s->log, s->ops, s->n_ops, SIM_KEYS, sim_keys, why, sizeof(why));
+	struct sim_check_cfg ccfg = { .keys = SIM_KEYS, .key_names = sim_keys, .clients_max = s->cfg.clients_max,
+				      .session_expiry_cmds = s->cfg.session_expiry_cmds };
+	unsigned v = sim_check_history(s->log, s->ops, s->n_ops, s->probes, s->n_probes, &ccfg, why, sizeof(why));
 	if (v) {
 		if (res->violations == 0)
 			snprintf(res->violation, sizeof(res->violation), "%s", why);
@@ -821,6 +1003,8 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 		free(sn->snap);
 	}
 	sim_log_free(s->log);
+	kbp_kv_free(s->scratch);
+	free(s->probes);
 	free(s->clients);
 	free(s->ops);
 	free(s);

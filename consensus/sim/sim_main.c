@@ -2,7 +2,7 @@
 /*
  * kbpaxos-sim --seeds N [--seed S] [--nodes 3|5] [--ops M] [--clients C]
  *             [--faults none|net|crash|all] [--leases on|off] [--break NAME] [--verbose]
- *             [--failover]
+ *             [--failover] [--late-dups on|off]
  * Runs seeds S .. S+N-1 and prints one summary line ending in violations=K; exits 1 if
  * K > 0, after printing the trace of the first failing seed (replay it with --seed).
  * --expect-violations inverts that (exit 0 only if K > 0), for the deliberate breaks.
@@ -20,8 +20,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: kbpaxos-sim [--seeds N] [--seed S] [--nodes 3|5] [--ops M] [--clients C]\n"
 		"                   [--faults none|net|crash|all] [--leases on|off] [--verbose]\n"
-		"                   [--break persist-before-reply|forget-promise|lease-drift|lease-from-grant]\n"
-		"                   [--failover] [--expect-violations]\n");
+		"                   [--break persist-before-reply|forget-promise|lease-drift|lease-from-grant|\n"
+		"                            session-reexecute]\n"
+		"                   [--failover] [--expect-violations] [--late-dups on|off]\n");
 	exit(2);
 }
 
@@ -44,7 +45,8 @@ static uint64_t num(const char *flag, const char *v)
 
 int main(int argc, char **argv)
 {
-	struct sim_opts o = { .seed = 1, .nodes = 3, .clients = 4, .ops = 200, .faults = SIM_FAULTS_ALL };
+	struct sim_opts o = { .seed = 1, .nodes = 3, .clients = 4, .ops = 200, .faults = SIM_FAULTS_ALL,
+			      .late_dups = true };
 	uint64_t seeds = 1;
 	bool expect_violations = false;
 
@@ -81,6 +83,10 @@ int main(int argc, char **argv)
 			else if (!strcmp(v, "crash")) o.faults = SIM_FAULTS_CRASH;
 			else if (!strcmp(v, "all")) o.faults = SIM_FAULTS_ALL;
 			else usage();
+		} else if (!strcmp(a, "--late-dups")) {
+			if (!strcmp(v, "on")) o.late_dups = true;
+			else if (!strcmp(v, "off")) o.late_dups = false;
+			else usage();
 		} else if (!strcmp(a, "--leases")) {
 			if (!strcmp(v, "on")) o.leases = true;
 			else if (!strcmp(v, "off")) o.leases = false;
@@ -90,6 +96,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(v, "forget-promise")) o.break_flags |= KBP_BREAK_FORGET_PROMISE;
 			else if (!strcmp(v, "lease-from-grant")) o.break_flags |= KBP_BREAK_LEASE_FROM_GRANT, o.leases = true;
 			else if (!strcmp(v, "lease-drift")) o.break_flags |= SIM_BREAK_LEASE_DRIFT, o.leases = true;
+			else if (!strcmp(v, "session-reexecute")) o.break_flags |= KBP_BREAK_SESSION_REEXECUTE;
 			else usage();
 		} else {
 			usage();
@@ -102,6 +109,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t first = o.seed, bad = 0, failed_seed = 0, ops = 0, unknown = 0, reads = 0, lease_reads = 0;
 	uint64_t changes = 0, crashes = 0, snaps = 0, failover_sum = 0, failover_n = 0, failover_max = 0;
+	uint64_t sessions = 0, expired = 0, late_dups = 0;
 	char first_why[256] = "";
 	for (uint64_t k = 0; k < seeds; k++) {
 		struct sim_result r;
@@ -114,6 +122,9 @@ int main(int argc, char **argv)
 		changes += r.leader_changes;
 		crashes += r.crashes;
 		snaps += r.snapshots_installed;
+		sessions += r.sessions;
+		expired += r.expired;
+		late_dups += r.late_dups;
 		if (r.failover_ns) {
 			failover_sum += r.failover_ns;
 			failover_n++;
@@ -141,6 +152,8 @@ int main(int argc, char **argv)
 	       o.leases ? "on" : "off", (unsigned long long)ops, (unsigned long long)unknown,
 	       (unsigned long long)reads, (unsigned long long)lease_reads, (double)changes / (double)seeds,
 	       (unsigned long long)crashes, (unsigned long long)snaps);
+	printf(" sessions=%llu session_expired=%llu late_dups=%llu", (unsigned long long)sessions,
+	       (unsigned long long)expired, (unsigned long long)late_dups);
 	if (failover_n)
 		printf(" failover_ms_mean=%.2f failover_ms_max=%.2f", (double)failover_sum / (double)failover_n / 1e6,
 		       (double)failover_max / 1e6);

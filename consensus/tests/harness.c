@@ -34,7 +34,7 @@ void cluster_config_default(struct kbp_node_config *cfg, unsigned nodes)
 	cfg->msg_bytes_max = 4096 + KBP_PENTRY_HDR_SIZE;
 	cfg->log_slots = 64;
 	cfg->queue_bytes = 16384;
-	cfg->clients_max = 16;
+	cfg->clients_max = 64;
 	cfg->kv_keys_max = 64;
 	cfg->apply_max = 256;
 	cfg->heartbeat_ns = 1 * MS;
@@ -228,6 +228,26 @@ static void on_apply(void *arg, uint64_t slot, uint32_t count, const uint8_t *ba
 			      hn->id, slot, count, kbp_op_name(cmd.op), cmd.client_id, cmd.seq);
 }
 
+/* The state every node starts from: sessions 1..H_SESSIONS, nothing else (see harness.h). */
+static void genesis_restore(const struct cluster *c, struct kbp_node *kn)
+{
+	struct kbp_kv *kv = h_kv_new(c->cfg.kv_keys_max, c->cfg.clients_max, c->cfg.session_expiry_cmds);
+	struct kbp_reply r;
+	for (uint64_t k = 1; k <= H_SESSIONS && k <= c->cfg.clients_max; k++) {
+		struct kbp_cmd reg = h_register(k);
+		assert_true(kbp_kv_apply(kv, &reg, &r));
+		assert_int_equal(kbp_le64_load(r.val), k);
+	}
+	uint32_t cap = kbp_kv_snapshot_bytes_max(kv);
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	int len = kbp_kv_snapshot(kv, 0, buf, cap);
+	assert_true(len > 0);
+	assert_int_equal(kbp_node_restore_snapshot(kn, buf, (uint32_t)len), 0);
+	free(buf);
+	kbp_kv_free(kv);
+}
+
 void cluster_node_create(struct cluster *c, unsigned i)
 {
 	struct h_node *hn = &c->nodes[i];
@@ -237,6 +257,7 @@ void cluster_node_create(struct cluster *c, unsigned i)
 	cfg.self = i;
 	hn->kn = kbp_node_new(&cfg);
 	assert_non_null(hn->kn);
+	genesis_restore(c, hn->kn);
 	kbp_node_set_apply_observer(hn->kn, on_apply, hn);
 	for (size_t k = 0; k < hn->n_applied; k++)
 		free(hn->applied[k].batch);
@@ -714,6 +735,36 @@ struct kbp_cmd h_noop(void)
 {
 	struct kbp_cmd c = { .op = KBP_OP_NOOP };
 	return c;
+}
+
+struct kbp_cmd h_register(uint64_t nonce)
+{
+	struct kbp_cmd c = { .client_id = nonce | KBP_CLIENT_NONCE, .seq = 1, .op = KBP_OP_REGISTER };
+	return c;
+}
+
+struct kbp_kv *h_kv_new(uint32_t keys_max, uint32_t clients_max, uint64_t expiry)
+{
+	struct kbp_kv_config kc = { .keys_max = keys_max, .clients_max = clients_max,
+				    .session_expiry_cmds = expiry };
+	struct kbp_kv *kv = kbp_kv_new(&kc);
+	assert_non_null(kv);
+	return kv;
+}
+
+uint64_t cluster_register(struct cluster *c, unsigned i, uint64_t nonce)
+{
+	struct kbp_cmd reg = h_register(nonce);
+	cluster_submit(c, i, &reg);
+	assert_true(cluster_run_until_reply(c, reg.client_id, reg.seq, 100 * MS));
+	const struct h_reply *r = NULL;
+	for (size_t k = 0; k < c->n_replies; k++)
+		if (c->replies[k].r.client_id == reg.client_id && c->replies[k].r.status != KBP_ST_NOT_LEADER)
+			r = &c->replies[k];
+	assert_non_null(r);
+	assert_int_equal(r->r.status, KBP_ST_OK);
+	assert_int_equal(r->r.val_len, KBP_REGISTER_REPLY_LEN);
+	return kbp_le64_load(r->val);
 }
 
 uint32_t h_encode(uint8_t *buf, uint32_t cap, const struct kbp_cmd *cmd)

@@ -21,6 +21,14 @@
 #include "kbp_sm.h"
 
 #define H_NODES 5
+/*
+ * Every node starts from a state machine in which client ids 1..H_SESSIONS hold sessions
+ * (as if H_SESSIONS REGISTERs had been applied before slot 0), so a test can write as
+ * client 1..H_SESSIONS without registering first, and slot numbers stay as the test
+ * expects.  Registration itself is tested through the log (test_kv.c, test_client.c, the
+ * simulator).
+ */
+#define H_SESSIONS 32
 #define H_TRACE_LINES 8192
 #define H_TRACE_LEN 200
 #define H_ANY (-1)
@@ -158,6 +166,12 @@ struct kbp_cmd h_put(uint64_t client, uint64_t seq, const char *key, const char 
 struct kbp_cmd h_get(uint64_t client, uint64_t seq, const char *key);
 struct kbp_cmd h_cas(uint64_t client, uint64_t seq, const char *key, const char *exp, const char *val);
 struct kbp_cmd h_noop(void);
+/* REGISTER under nonce (bit 63 set by the helper). */
+struct kbp_cmd h_register(uint64_t nonce);
+/* A key-value store with the harness's limits; expiry 0: sessions never expire. */
+struct kbp_kv *h_kv_new(uint32_t keys_max, uint32_t clients_max, uint64_t expiry);
+/* Register through leader `i`'s log; returns the new session id (the test fails otherwise). */
+uint64_t cluster_register(struct cluster *c, unsigned i, uint64_t nonce);
 /* Encode one command into buf; returns its size (a one-command batch). */
 uint32_t h_encode(uint8_t *buf, uint32_t cap, const struct kbp_cmd *cmd);
 /* A protocol message as a peer would send it, for cluster_inject(). */

@@ -26,7 +26,7 @@ static uint64_t node_digest(struct cluster *c, unsigned i, uint64_t *upto)
 	assert_non_null(buf);
 	int len = kbp_node_snapshot(kn, buf, cap, upto);
 	assert_true(len > 0);
-	struct kbp_kv *kv = kbp_kv_new(c->cfg.kv_keys_max, c->cfg.clients_max);
+	struct kbp_kv *kv = h_kv_new(c->cfg.kv_keys_max, c->cfg.clients_max, 0);
 	uint64_t tag;
 	assert_int_equal(kbp_kv_restore(kv, buf, (uint32_t)len, &tag), 0);
 	assert_int_equal(tag, *upto);

@@ -4,6 +4,7 @@
  * restore_commit, then start) keeps every promise it made and applies the chosen
  * prefix it had recorded.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -188,6 +189,57 @@ CLUSTER_TEST(test_crash_loses_only_what_was_not_durable)
 	assert_int_equal(CLUSTER_STATUS(1).promised, B(4, 2));
 }
 
+/* Node i's state machine, through its own snapshot (bytes in *buf, malloc'd). */
+static int node_image(struct cluster *c, unsigned i, uint8_t **buf)
+{
+	uint32_t cap = kbp_node_snapshot_bytes_max(c->nodes[i].kn);
+	uint64_t upto;
+	*buf = malloc(cap);
+	assert_non_null(*buf);
+	int len = kbp_node_snapshot(c->nodes[i].kn, *buf, cap, &upto);
+	assert_true(len > 0);
+	return len;
+}
+
+/*
+ * kbpaxosd faults its working memory in after recovery (kbp_node_prefault): that must not
+ * change a byte of what recovery put there, applied (the store, the sessions) or not yet
+ * applied (the recorded log values, whose first bytes are the first command's client id).
+ */
+CLUSTER_TEST(test_prefault_after_recovery_keeps_the_state)
+{
+	/* A log of three chosen slots, recorded but not applied before the prefault. */
+	cluster_node_create(c, 0);
+	restore_put(c, 0, 0, B(3, 0), 1, "a", "1");
+	restore_put(c, 0, 1, B(3, 0), 2, "b", "2");
+	restore_put(c, 0, 2, B(3, 0), 3, "c", "3");
+	kbp_node_restore_commit(c->nodes[0].kn, 3);
+	kbp_node_prefault(c->nodes[0].kn);
+	cluster_node_start(c, 0, true);
+	for (unsigned i = 1; i < 3; i++) {
+		cluster_node_create(c, i);
+		cluster_node_start(c, i, false);
+	}
+	assert_int_equal(CLUSTER_STATUS(0).applied, 3);
+	assert_int_equal(CLUSTER_STATUS(0).stats.cmds_applied, 3);   /* none refused: ids intact */
+	CLUSTER_ELECT(0);
+	for (unsigned k = 0; k < 3; k++) {
+		struct kbp_cmd get = h_get(9, 10 + k, (const char *[]){ "a", "b", "c" }[k]);
+		cluster_submit(c, 0, &get);
+		assert_true(cluster_run_until_reply(c, 9, 10 + k, 50 * MS));
+		assert_int_equal(cluster_reply(c, 9, 10 + k)->r.status, KBP_ST_OK);
+	}
+	/* And once applied: the whole image, byte for byte. */
+	uint8_t *before, *after;
+	int lb = node_image(c, 0, &before);
+	kbp_node_prefault(c->nodes[0].kn);
+	int la = node_image(c, 0, &after);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, (size_t)lb);
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +248,7 @@ int main(void)
 		CLUSTER_TEST_ENTRY(test_restore_snapshot_then_accepts),
 		CLUSTER_TEST_ENTRY(test_crash_restart_from_disk_rejoins),
 		CLUSTER_TEST_ENTRY(test_crash_loses_only_what_was_not_durable),
+		CLUSTER_TEST_ENTRY(test_prefault_after_recovery_keeps_the_state),
 	};
 	return cmocka_run_group_tests_name("recovery", tests, NULL, NULL);
 }

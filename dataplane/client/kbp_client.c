@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The kernel-UDP kbpaxos client: leader discovery, same-seq retries, timeouts (kbp_client.h). */
+/* The kernel-UDP kbpaxos client: sessions, leader discovery, same-seq retries, timeouts (kbp_client.h). */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
@@ -31,7 +31,8 @@ struct kbp_client {
 	struct kbp_cluster_config cfg;
 	struct kbp_client_opts opts;
 	int fd;
-	uint64_t id;
+	uint64_t id;                      /* session id from the cluster, 0: none */
+	uint64_t nonce;                   /* of the latest REGISTER; session-less reads use it */
 	uint64_t seq;                     /* last sequence number used */
 	unsigned leader;                  /* believed leader, KBP_LEADER_UNKNOWN at first */
 	unsigned next;                    /* node to try when the leader is unknown */
@@ -91,7 +92,6 @@ void kbp_client_opts_default(struct kbp_client_opts *o)
 	*o = (struct kbp_client_opts){
 		.timeout_ms = 5000,
 		.retry_ms = 200,
-		.client_id = 0,
 		.first_node = -1,
 		.verbose = 0,
 	};
@@ -145,9 +145,7 @@ int kbp_client_new(const char *path, const struct kbp_client_opts *opts, struct 
 		free(c);
 		return -e;
 	}
-	c->id = c->opts.client_id;
-	while (c->id == 0)
-		c->id = random_u64();
+	c->nonce = KBP_CLIENT_NONCE | random_u64();
 	c->leader = KBP_LEADER_UNKNOWN;
 	if (c->opts.first_node >= 0 && (unsigned)c->opts.first_node < c->cfg.nodes)
 		c->next = (unsigned)c->opts.first_node;
@@ -197,13 +195,13 @@ static int send_req(struct kbp_client *c, unsigned node, uint32_t len)
 }
 
 /*
- * Wait until deadline for the reply to seq.  Returns 1 with *rep (pointing into c->rx)
+ * Wait until deadline for the reply to (client_id, seq).  Returns 1 with *rep (pointing into c->rx)
  * and *from, 0 on timeout, or a negative errno.  Replies to other requests, and
  * datagrams that fail validation or do not come from the node they name, are ignored;
  * every valid reply marks its node as having answered.
  */
-static int wait_reply(struct kbp_client *c, uint64_t seq, uint64_t deadline, struct node_seen *seen,
-		      struct kbp_reply *rep, unsigned *from)
+static int wait_reply(struct kbp_client *c, uint64_t client_id, uint64_t seq, uint64_t deadline,
+		      struct node_seen *seen, struct kbp_reply *rep, unsigned *from)
 {
 	for (;;) {
 		uint64_t now = now_ms();
@@ -249,7 +247,7 @@ static int wait_reply(struct kbp_client *c, uint64_t seq, uint64_t deadline, str
 				int sz = kbp_reply_decode(&one, m.payload + off, m.len - off);
 				assert(sz > 0);   /* kbp_client_wire_reply walked these bytes */
 				off += (uint32_t)sz;
-				if (one.client_id != c->id || one.seq != seq)
+				if (one.client_id != client_id || one.seq != seq)
 					continue;
 				seen[m.from].last_status = one.status;
 				seen[m.from].last_hint = one.leader;
@@ -262,14 +260,15 @@ static int wait_reply(struct kbp_client *c, uint64_t seq, uint64_t deadline, str
 	}
 }
 
-static void timeout_error(struct kbp_client *c, const struct node_seen *seen, uint32_t attempts)
+static void timeout_error(struct kbp_client *c, const struct node_seen *seen, uint32_t attempts,
+			  const struct kbp_cmd *cmd)
 {
 	size_t off = 0;
 	char a[48];
 
 	off += (size_t)snprintf(c->err + off, sizeof(c->err) - off,
-				"no answer from a leader within %u ms (%u attempts, seq %" PRIu64 "):",
-				c->opts.timeout_ms, attempts, c->seq);
+				"no answer from a leader within %u ms (%u attempts, %s seq %" PRIu64 "):",
+				c->opts.timeout_ms, attempts, kbp_op_name(cmd->op), cmd->seq);
 	for (unsigned i = 0; i < c->cfg.nodes && off < sizeof(c->err); i++) {
 		const char *sep = i ? ";" : "";
 		if (seen[i].answered == 0) {
@@ -303,13 +302,8 @@ static void fill_result(struct kbp_client_result *res, const struct kbp_reply *r
 	res->seq = rep->seq;
 }
 
-int kbp_client_call(struct kbp_client *c, struct kbp_cmd *cmd, struct kbp_client_result *res)
+static int encode_request(struct kbp_client *c, const struct kbp_cmd *cmd)
 {
-	assert(c != NULL && cmd != NULL && res != NULL);
-	c->err[0] = '\0';
-	memset(res, 0, sizeof(*res) - sizeof(res->val));
-	cmd->client_id = c->id;
-	cmd->seq = c->seq + 1;
 	int len = kbp_client_wire_request(c->req, sizeof(c->req), c->cfg.id, 0, cmd, 1);
 	if (len < 0) {
 		set_err(c, "%s: key 1..%u bytes, values up to %u bytes", kbp_strerror(len), KBP_KEY_MAX,
@@ -320,24 +314,54 @@ int kbp_client_call(struct kbp_client *c, struct kbp_cmd *cmd, struct kbp_client
 		set_err(c, "request of %d bytes exceeds the cluster's msg_bytes_max", len);
 		return -EMSGSIZE;
 	}
-	c->seq++;   /* used from here on: every retry below reuses it */
+	return len;
+}
 
+/* NOT_LEADER: the next node to try, after a pause when nobody knows the leader. */
+static unsigned follow_hint(struct kbp_client *c, const struct kbp_reply *rep, unsigned from, uint32_t *hops)
+{
+	unsigned target;
+	trace(c, "seq %" PRIu64 ": node %u says NOT_LEADER, hint %u", rep->seq, from, rep->leader);
+	if (c->leader == from)
+		c->leader = KBP_LEADER_UNKNOWN;
+	(*hops)++;
+	if (rep->leader < c->cfg.nodes && rep->leader != from) {
+		target = rep->leader;
+	} else {
+		target = (from + 1) % c->cfg.nodes;
+		sleep_ms(KBP_CLIENT_HINT_PAUSE_MS);
+	}
+	/* Hints going round in circles: an election is under way, let it finish. */
+	if (*hops % c->cfg.nodes == 0)
+		sleep_ms(KBP_CLIENT_HINT_PAUSE_MS);
+	c->next = target;
+	return target;
+}
+
+/*
+ * Send the request encoded in c->req (len bytes) for cmd, and resend it with the same seq,
+ * until a node answers something other than NOT_LEADER or BUSY or the timeout passes.
+ * Returns 0 with *res, -ETIMEDOUT, or a negative errno from the socket.
+ */
+static int exchange(struct kbp_client *c, const struct kbp_cmd *cmd, int len, struct kbp_client_result *res)
+{
 	struct node_seen seen[KBP_NODES_MAX] = { 0 };
-	uint64_t start = now_ms(), deadline = start + c->opts.timeout_ms;
+	uint64_t deadline = now_ms() + c->opts.timeout_ms;
 	uint32_t attempts = 0, hops = 0;
 	unsigned target = c->leader < c->cfg.nodes ? c->leader : c->next;
 
 	while (now_ms() < deadline) {
 		attempts++;
 		seen[target].sent++;
-		trace(c, "seq %" PRIu64 " -> node %u (attempt %u)", c->seq, target, attempts);
+		trace(c, "%s seq %" PRIu64 " -> node %u (attempt %u)", kbp_op_name(cmd->op), cmd->seq, target,
+		      attempts);
 		int sr = send_req(c, target, (uint32_t)len);
 		uint64_t wait_until = now_ms() + c->opts.retry_ms;
 		if (wait_until > deadline)
 			wait_until = deadline;
 		struct kbp_reply rep;
 		unsigned from = 0;
-		int r = sr < 0 ? 0 : wait_reply(c, c->seq, wait_until, seen, &rep, &from);
+		int r = sr < 0 ? 0 : wait_reply(c, cmd->client_id, cmd->seq, wait_until, seen, &rep, &from);
 		if (sr < 0 && now_ms() < wait_until)
 			sleep_ms((uint32_t)(wait_until - now_ms()));
 		if (r < 0) {
@@ -346,45 +370,93 @@ int kbp_client_call(struct kbp_client *c, struct kbp_cmd *cmd, struct kbp_client
 		}
 		if (r == 0) {
 			/* Unanswered: the node may be down; ask the next one with the same seq. */
-			trace(c, "seq %" PRIu64 ": node %u did not answer in %u ms", c->seq, target,
+			trace(c, "seq %" PRIu64 ": node %u did not answer in %u ms", cmd->seq, target,
 			      c->opts.retry_ms);
 			if (c->leader == target)
 				c->leader = KBP_LEADER_UNKNOWN;
 			target = (target + 1) % c->cfg.nodes;
 			c->next = target;
-			continue;
-		}
-		switch (rep.status) {
-		case KBP_ST_NOT_LEADER:
-			trace(c, "seq %" PRIu64 ": node %u says NOT_LEADER, hint %u", c->seq, from, rep.leader);
-			if (c->leader == from)
-				c->leader = KBP_LEADER_UNKNOWN;
-			hops++;
-			if (rep.leader < c->cfg.nodes && rep.leader != from) {
-				target = rep.leader;
-			} else {
-				target = (from + 1) % c->cfg.nodes;
-				sleep_ms(KBP_CLIENT_HINT_PAUSE_MS);
-			}
-			/* Hints going round in circles: an election is under way, let it finish. */
-			if (hops % c->cfg.nodes == 0)
-				sleep_ms(KBP_CLIENT_HINT_PAUSE_MS);
-			c->next = target;
-			continue;
-		case KBP_ST_BUSY:
-			trace(c, "seq %" PRIu64 ": node %u is busy", c->seq, from);
+		} else if (rep.status == KBP_ST_NOT_LEADER) {
+			target = follow_hint(c, &rep, from, &hops);
+		} else if (rep.status == KBP_ST_BUSY) {
+			trace(c, "seq %" PRIu64 ": node %u is busy", cmd->seq, from);
 			target = from;
 			sleep_ms(KBP_CLIENT_HINT_PAUSE_MS);
-			continue;
-		default:
+		} else {
 			c->leader = from;
 			c->next = from;
 			fill_result(res, &rep, from, attempts);
 			return 0;
 		}
 	}
-	timeout_error(c, seen, attempts);
+	timeout_error(c, seen, attempts, cmd);
 	return -ETIMEDOUT;
+}
+
+int kbp_client_register(struct kbp_client *c)
+{
+	struct kbp_client_result res;
+	/* A fresh nonce: an answer to an earlier registration can never be taken for this one's. */
+	c->id = 0;
+	c->nonce = KBP_CLIENT_NONCE | random_u64();
+	struct kbp_cmd reg = { .client_id = c->nonce, .seq = 1, .op = KBP_OP_REGISTER };
+	int len = encode_request(c, &reg);
+	assert(len > 0);
+	int r = exchange(c, &reg, len, &res);
+	if (r < 0)
+		return r;
+	if (res.status != KBP_ST_OK || res.val_len != KBP_REGISTER_REPLY_LEN) {
+		set_err(c, "register: node %u answered %s", res.node, kbp_status_name(res.status));
+		return -EPROTO;
+	}
+	c->id = kbp_le64_load(res.val);
+	c->seq = 0;
+	trace(c, "registered: session %" PRIu64, c->id);
+	return 0;
+}
+
+static uint8_t outcome_of(uint8_t status)
+{
+	switch (status) {
+	case KBP_ST_INVALID:
+		return KBP_CLIENT_NOT_RUN;
+	case KBP_ST_SESSION_EXPIRED:
+	case KBP_ST_STALE:
+		return KBP_CLIENT_UNKNOWN;
+	default:
+		return KBP_CLIENT_DONE;
+	}
+}
+
+int kbp_client_call(struct kbp_client *c, struct kbp_cmd *cmd, struct kbp_client_result *res)
+{
+	assert(c != NULL && cmd != NULL && res != NULL);
+	bool write = cmd->op == KBP_OP_PUT || cmd->op == KBP_OP_CAS;
+	c->err[0] = '\0';
+	memset(res, 0, sizeof(*res) - sizeof(res->val));
+	if (write && c->id == 0) {
+		int r = kbp_client_register(c);
+		if (r < 0)
+			return r;
+	}
+	cmd->client_id = c->id ? c->id : c->nonce;    /* a read needs no session */
+	cmd->seq = c->seq + 1;
+	int len = encode_request(c, cmd);
+	if (len < 0)
+		return len;
+	c->seq++;   /* used from here on: every retry reuses it */
+	int r = exchange(c, cmd, len, res);
+	if (r < 0)
+		return r;
+	res->outcome = outcome_of(res->status);
+	if (res->outcome == KBP_CLIENT_UNKNOWN) {
+		/* Never resent under a new session: it may have run already. The next write registers. */
+		set_err(c, "session %" PRIu64 " %s before seq %" PRIu64 " was answered: the %s may or may not "
+			"have run", c->id, res->status == KBP_ST_STALE ? "was moved past by someone else" : "expired",
+			cmd->seq, kbp_op_name(cmd->op));
+		c->id = 0;
+	}
+	return 0;
 }
 
 static int check_sizes(struct kbp_client *c, size_t key_len, size_t a, size_t b)
@@ -445,7 +517,7 @@ int kbp_client_probe(struct kbp_client *c, unsigned node, const void *key, size_
 		return r;
 	struct kbp_cmd cmd = {
 		.op = KBP_OP_GET, .key_len = (uint8_t)key_len, .key = key,
-		.client_id = c->id, .seq = ++c->seq,
+		.client_id = c->id ? c->id : c->nonce, .seq = ++c->seq,
 	};
 	int len = kbp_client_wire_request(c->req, sizeof(c->req), c->cfg.id, (uint8_t)node, &cmd, 1);
 	assert(len > 0);
@@ -456,7 +528,7 @@ int kbp_client_probe(struct kbp_client *c, unsigned node, const void *key, size_
 	if (send_req(c, node, (uint32_t)len) < 0)
 		r = 0;
 	else
-		r = wait_reply(c, c->seq, now_ms() + wait_ms, seen, &rep, &from);
+		r = wait_reply(c, cmd.client_id, cmd.seq, now_ms() + wait_ms, seen, &rep, &from);
 	if (r < 0)
 		return r;
 	if (r == 0) {

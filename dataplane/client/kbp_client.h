@@ -9,10 +9,14 @@
  *   kbp_client_put(c, "k", 1, "v", 1, &res);      // 0: res.status says OK / ...
  *   kbp_client_free(c);
  *
- * One request is outstanding per client at a time (the node's session table keeps one
- * per client id), so a client is used by one thread.  Sequence numbers start at 1 and
- * grow by one per request; a retry of an unanswered request reuses its number, so the
- * cluster applies it once.
+ * Sessions (docs/PROTOCOL.md, "Client sessions").  The first put or cas registers a
+ * session through the log (a REGISTER under a random nonce); the cluster hands out the
+ * id.  Reads need none: before the first write they go out under the nonce.  One request
+ * is outstanding per client at a time, so a client is used by one thread.  Sequence
+ * numbers grow by one per request; a retry of an unanswered request reuses its number, so
+ * the cluster runs a write at most once.  When the cluster answers SESSION_EXPIRED (the
+ * session was evicted or expired), the request's outcome is unknown: the library says so
+ * (res->outcome) and does not resend it; the next write registers a new session.
  */
 #ifndef KBP_CLIENT_H
 #define KBP_CLIENT_H
@@ -28,17 +32,25 @@ struct kbp_client;
 struct kbp_client_opts {
 	uint32_t timeout_ms;      /* give up on a request after this long (default 5000) */
 	uint32_t retry_ms;        /* resend to the next node after this long unanswered (default 200) */
-	uint64_t client_id;       /* 0: random, non-zero */
 	int first_node;           /* -1: start at a random node */
 	int verbose;              /* trace every send, reply and hint on stderr */
 };
 
-/* The default options (timeout 5 s, retry 200 ms, random id, random first node). */
+/* The default options (timeout 5 s, retry 200 ms, random first node). */
 void kbp_client_opts_default(struct kbp_client_opts *o);
+
+/* Whether a request took effect, as far as the client can know. */
+enum kbp_client_outcome {
+	KBP_CLIENT_DONE = 0,      /* it ran, once; status says how */
+	KBP_CLIENT_NOT_RUN = 1,   /* refused without running (INVALID; FULL for REGISTER) */
+	KBP_CLIENT_UNKNOWN = 2,   /* SESSION_EXPIRED or STALE: it may or may not have run */
+};
 
 /* What the cluster answered. */
 struct kbp_client_result {
-	uint8_t status;           /* enum kbp_status: OK, NOT_FOUND, CAS_FAILED, FULL, INVALID */
+	uint8_t status;           /* enum kbp_status: OK, NOT_FOUND, CAS_FAILED, FULL, INVALID,
+				     SESSION_EXPIRED, STALE, TOO_BIG */
+	uint8_t outcome;          /* enum kbp_client_outcome */
 	uint8_t node;             /* the node that answered (the leader) */
 	uint16_t val_len;         /* GET: the value; CAS_FAILED: the current value */
 	uint32_t attempts;        /* datagrams sent for this request */
@@ -58,10 +70,13 @@ void kbp_client_free(struct kbp_client *c);
 
 /*
  * One operation, retried until answered or opts.timeout_ms passes.  Returns 0 when a node
- * answered (res->status says how; BUSY and NOT_LEADER are handled inside), -ETIMEDOUT when
- * no leader answered in time, -EINVAL / -EMSGSIZE for a key or value out of range, or
- * another negative errno from the socket; kbp_client_error() then explains, naming the
- * nodes that did not answer.
+ * answered (res->status says how, res->outcome whether it ran; BUSY and NOT_LEADER are
+ * handled inside), -ETIMEDOUT when no leader answered in time (a put or cas may then have
+ * run or not), -EINVAL / -EMSGSIZE for a key or value out of range, or another negative
+ * errno from the socket; kbp_client_error() then explains, naming the nodes that did not
+ * answer.  A put or cas without a session registers one first (its errors are returned).
+ * SESSION_EXPIRED is returned as such, with outcome KBP_CLIENT_UNKNOWN and an explanation
+ * in kbp_client_error(), never retried under a new session: doing so could run it twice.
  */
 int kbp_client_put(struct kbp_client *c, const void *key, size_t key_len, const void *val,
 		   size_t val_len, struct kbp_client_result *res);
@@ -72,6 +87,12 @@ int kbp_client_cas(struct kbp_client *c, const void *key, size_t key_len, const 
 
 /* Send cmd (client_id and seq are filled in) as one request; the three above use it. */
 int kbp_client_call(struct kbp_client *c, struct kbp_cmd *cmd, struct kbp_client_result *res);
+
+/*
+ * Register a new session now (put and cas do it when they need one): 0 with the id in
+ * kbp_client_id(), or an error as kbp_client_call's.  Any session held before is dropped.
+ */
+int kbp_client_register(struct kbp_client *c);
 
 /*
  * Ask node `node` alone, once, without following hints: sends a GET of key and waits up to
@@ -85,6 +106,7 @@ int kbp_client_probe(struct kbp_client *c, unsigned node, const void *key, size_
 const char *kbp_client_error(const struct kbp_client *c);
 /* The node believed to lead (KBP_LEADER_UNKNOWN before the first answer). */
 unsigned kbp_client_leader(const struct kbp_client *c);
+/* The session id the cluster gave this client, 0 while it has none. */
 uint64_t kbp_client_id(const struct kbp_client *c);
 /* The loaded config (struct kbp_cluster_config, kbp_config.h). */
 const struct kbp_cluster_config *kbp_client_config(const struct kbp_client *c);

@@ -10,7 +10,12 @@
  *   kbpaxos-cli --config FILE nodes        one line per node, for scripts
  *
  * Exit status: 0 done, 1 error (timeout, socket, config), 2 usage, 3 key not found,
- * 4 CAS failed (the current value is printed on stderr).
+ * 4 CAS failed (the current value is printed on stderr), 5 outcome unknown (the session
+ * expired before the answer: the put or cas may or may not have been applied).
+ *
+ * Each put or cas registers its own session (docs/PROTOCOL.md, "Client sessions"): two
+ * round trips through the log; the session is not used again and ages out.  get and
+ * status need no session.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +32,7 @@
 #include "kbp_client.h"
 #include "kbp_config.h"
 
-enum { EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_CAS_FAILED = 4 };
+enum { EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_CAS_FAILED = 4, EXIT_UNKNOWN = 5 };
 
 #define PROBE_KEY "kbpaxos-cli-status"
 #define TELEMETRY_BUF 65536
@@ -51,7 +56,8 @@ static void usage(FILE *f)
 		"  -n, --node N            send to node N first (default: random)\n"
 		"  -v, --verbose           trace sends, replies and leader hints on stderr\n"
 		"  -h, --help\n"
-		"exit status: 0 done, 1 error, 2 usage, 3 not found, 4 CAS failed\n");
+		"exit status: 0 done, 1 error, 2 usage, 3 not found, 4 CAS failed,\n"
+		"             5 outcome unknown (session expired: the put or cas may or may not have run)\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -86,6 +92,12 @@ static int report(const char *what, const char *key, int r, struct kbp_client *c
 		fprintf(stderr, "kbpaxos-cli: %s %s: %s\n", what, key, kbp_client_error(c));
 		return EXIT_FAILURE;
 	}
+	if (res->outcome == KBP_CLIENT_UNKNOWN) {
+		fprintf(stderr, "kbpaxos-cli: %s %s: outcome unknown (node %u answered %s): %s; "
+			"read the key to see\n", what, key, res->node, kbp_status_name(res->status),
+			kbp_client_error(c));
+		return EXIT_UNKNOWN;
+	}
 	switch (res->status) {
 	case KBP_ST_OK:
 		return EXIT_SUCCESS;
@@ -98,7 +110,7 @@ static int report(const char *what, const char *key, int r, struct kbp_client *c
 		fprintf(stderr, "'\n");
 		return EXIT_CAS_FAILED;
 	case KBP_ST_FULL:
-		fprintf(stderr, "kbpaxos-cli: %s %s: node %u reports the store or client table full\n",
+		fprintf(stderr, "kbpaxos-cli: %s %s: node %u reports the store full\n",
 			what, key, res->node);
 		return EXIT_FAILURE;
 	default:

@@ -27,6 +27,54 @@ static void hex(const uint8_t *p, uint32_t len)
 	}
 }
 
+/* Encode t's message, check that the receiver (node 0, or the client) accepts it, print it. */
+static int print_frame(const char *title, struct kbp_test_msg *t, uint8_t *frame, uint32_t cap)
+{
+	struct kbp_wire_ctx ctx;
+	struct kbp_msg m;
+	int len = kbp_wire_encode(frame, cap, &t->src, &t->dst, KBP_TEST_CLUSTER, &t->m);
+	kbp_test_ctx(&ctx, t->m.type == KBP_MSG_CLIENT_REP ? KBP_NODE_CLIENT : 0);
+	int r = len > 0 ? kbp_wire_parse(frame, (uint32_t)len, &ctx, &m, NULL) : -1;
+	if (r != 0) {
+		fprintf(stderr, "kbp_wire_dump: %s does not parse: %s\n", title, kbp_wire_drop_name(r));
+		return 1;
+	}
+	printf("### %s (%d bytes)\n\n", title, len);
+	printf("from %u to %u, flags 0x%02x, count %u, len %u, ballot 0x%" PRIx64 ", slot %" PRIu64
+	       ", commit %" PRIu64 ", aux %" PRIu64 "%s, lease_stamp %" PRIu64 ", crc 0x%08x\n\n",
+	       m.from, m.to, m.flags, m.count, m.len, m.ballot, m.slot, m.commit, m.aux,
+	       m.type == KBP_MSG_NACK ? " (promised ballot)" : "", m.lease_stamp,
+	       kbp_le32_load(frame + KBP_WIRE_L2L4_SIZE + 20));
+	printf("```\n");
+	hex(frame, (uint32_t)len);
+	printf("```\n\n");
+	return 0;
+}
+
+/*
+ * A session begins: REGISTER under the client's nonce 0x8000000000005eed (bit 63 set),
+ * and the leader's answer, OK with the new session id 42 as its 8-byte value: the id
+ * the CLIENT_REQ example above writes under.
+ */
+static int print_register(uint8_t *frame, uint32_t cap)
+{
+	struct kbp_test_msg req, rep;
+	uint8_t id[KBP_REGISTER_REPLY_LEN];
+	struct kbp_cmd c = { .client_id = KBP_CLIENT_NONCE | 0x5eed, .seq = 1, .op = KBP_OP_REGISTER };
+	kbp_test_msg(KBP_MSG_CLIENT_REQ, &req);
+	req.m.count = 1;
+	req.m.len = (uint32_t)kbp_cmd_encode(&c, req.payload, sizeof(req.payload));
+	kbp_test_msg(KBP_MSG_CLIENT_REP, &rep);
+	kbp_le64_store(id, 42);
+	struct kbp_reply r = { .client_id = c.client_id, .seq = 1, .status = KBP_ST_OK,
+			       .leader = 0, .val_len = sizeof(id), .val = id };
+	rep.m.count = 1;
+	rep.m.len = (uint32_t)kbp_reply_encode(&r, rep.payload, sizeof(rep.payload));
+	if (print_frame("CLIENT_REQ: REGISTER", &req, frame, cap) != 0)
+		return 1;
+	return print_frame("CLIENT_REP: the new session", &rep, frame, cap);
+}
+
 int main(void)
 {
 	static uint8_t frame[4096];
@@ -60,5 +108,5 @@ int main(void)
 		hex(frame, len);
 		printf("```\n\n");
 	}
-	return 0;
+	return print_register(frame, sizeof(frame));
 }

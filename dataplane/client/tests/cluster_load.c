@@ -49,7 +49,7 @@ struct shared {
 	uint64_t start_ns;
 	pthread_mutex_t lock;     /* guards everything below */
 	FILE *acked;
-	uint64_t last_ack_ns, gap_max_ns, ok, failed, bad, checked;
+	uint64_t last_ack_ns, gap_max_ns, ok, failed, unknown, bad, checked;
 	int setup_failed;
 };
 
@@ -92,7 +92,11 @@ static void *write_worker(void *arg)
 		uint64_t sent_ns = clock_ns(CLOCK_REALTIME);
 		int r = kbp_client_put(c, key, (size_t)kl, val, (size_t)vl, &res);
 		pthread_mutex_lock(&sh->lock);
-		if (r < 0 || res.status != KBP_ST_OK) {
+		if (r == 0 && res.outcome == KBP_CLIENT_UNKNOWN) {
+			/* Applied or not, nobody can say: not acknowledged, not a failure either. */
+			sh->unknown++;
+			fprintf(stderr, "cluster_load: put %s: outcome unknown: %s\n", key, kbp_client_error(c));
+		} else if (r < 0 || res.status != KBP_ST_OK) {
 			sh->failed++;
 			fprintf(stderr, "cluster_load: put %s: %s\n", key,
 				r < 0 ? kbp_client_error(c) : kbp_status_name(res.status));
@@ -181,9 +185,9 @@ static int do_write(struct shared *sh, const char *acked_path)
 	}
 	run_workers(sh, write_worker);
 	double secs = (double)(clock_ns(CLOCK_MONOTONIC) - sh->start_ns) / 1e9;
-	printf("write: %" PRIu64 " acknowledged, %" PRIu64 " failed, %u clients, %.2f s, %.0f ops/s, "
-	       "longest time without an ack %.1f ms\n",
-	       sh->ok, sh->failed, sh->clients, secs, secs > 0 ? (double)sh->ok / secs : 0.0,
+	printf("write: %" PRIu64 " acknowledged, %" PRIu64 " failed, %" PRIu64 " outcome unknown, %u clients, "
+	       "%.2f s, %.0f ops/s, longest time without an ack %.1f ms\n",
+	       sh->ok, sh->failed, sh->unknown, sh->clients, secs, secs > 0 ? (double)sh->ok / secs : 0.0,
 	       (double)sh->gap_max_ns / 1e6);
 	if (sh->acked)
 		fclose(sh->acked);

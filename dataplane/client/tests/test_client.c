@@ -88,6 +88,21 @@ static void request_is_frame_payload(void **state)
 }
 
 /* A valid CLIENT_REP datagram from node `from` with one reply; returns its length. */
+static uint32_t make_reply_bin(uint8_t *buf, uint32_t cap, uint8_t from, uint64_t id, uint64_t seq,
+			       const uint8_t *val, uint16_t val_len)
+{
+	uint8_t payload[256];
+	struct kbp_reply r = { .client_id = id, .seq = seq, .status = KBP_ST_OK, .leader = from,
+			       .val_len = val_len, .val = val };
+	int plen = kbp_reply_encode(&r, payload, sizeof(payload));
+	assert_true(plen > 0);
+	struct kbp_msg m = { .type = KBP_MSG_CLIENT_REP, .from = from, .to = KBP_NODE_CLIENT, .count = 1,
+			     .len = (uint32_t)plen, .payload = payload };
+	int n = kbp_client_wire_encode(buf, cap, CLUSTER, &m);
+	assert_true(n > 0);
+	return (uint32_t)n;
+}
+
 static uint32_t make_reply(uint8_t *buf, uint32_t cap, uint8_t from, uint64_t id, uint64_t seq,
 			   uint8_t status, uint8_t leader, const char *val)
 {
@@ -182,13 +197,20 @@ static void bad_replies_are_refused(void **state)
 
 /* ---- the client against three fake nodes on 127.0.0.1..3 ---- */
 
-enum fake_mode { FAKE_SILENT, FAKE_HINT, FAKE_UNKNOWN, FAKE_LEADER, FAKE_DROP_FIRST };
+/*
+ * FAKE_LEADER registers sessions (ids 100, 101, ...) and answers OK; FAKE_EXPIRE registers
+ * too but answers every write SESSION_EXPIRED, FAKE_STALE answers writes STALE.
+ */
+enum fake_mode { FAKE_SILENT, FAKE_HINT, FAKE_UNKNOWN, FAKE_LEADER, FAKE_DROP_FIRST, FAKE_EXPIRE, FAKE_STALE };
 
 struct fake {
 	int fd[3];
 	enum fake_mode mode[3];
 	uint64_t seen_seq[3][8];
+	uint64_t seen_id[3][8];
+	uint8_t seen_op[3][8];
 	unsigned seen[3];
+	uint64_t next_id;
 	uint8_t hint;
 	volatile int stop;
 	pthread_t thread;
@@ -220,9 +242,14 @@ static void *fake_main(void *arg)
 			if (kbp_cmd_decode(&c, buf + KBP_WIRE_HDR_SIZE, (uint32_t)n - KBP_WIRE_HDR_SIZE) < 0)
 				continue;
 			unsigned k = f->seen[i]++;
-			if (k < 8)
+			if (k < 8) {
 				f->seen_seq[i][k] = c.seq;
+				f->seen_id[i][k] = c.client_id;
+				f->seen_op[i][k] = c.op;
+			}
 			uint32_t len;
+			uint8_t id[8];
+			bool write = c.op == KBP_OP_PUT || c.op == KBP_OP_CAS;
 			switch (f->mode[i]) {
 			case FAKE_SILENT:
 				continue;
@@ -239,10 +266,20 @@ static void *fake_main(void *arg)
 					continue;
 				/* fall through */
 			case FAKE_LEADER:
+			case FAKE_EXPIRE:
+			case FAKE_STALE:
 			default:
-				len = make_reply(out, sizeof(out), (uint8_t)i, c.client_id, c.seq,
-						 c.op == KBP_OP_GET ? KBP_ST_OK : KBP_ST_OK, 0xff,
-						 c.op == KBP_OP_GET ? "fake" : NULL);
+				if (c.op == KBP_OP_REGISTER) {
+					kbp_le64_store(id, f->next_id++);
+					len = make_reply_bin(out, sizeof(out), (uint8_t)i, c.client_id, c.seq, id, 8);
+				} else if (write && f->mode[i] != FAKE_LEADER && f->mode[i] != FAKE_DROP_FIRST) {
+					len = make_reply(out, sizeof(out), (uint8_t)i, c.client_id, c.seq,
+							 f->mode[i] == FAKE_EXPIRE ? KBP_ST_SESSION_EXPIRED : KBP_ST_STALE,
+							 (uint8_t)i, NULL);
+				} else {
+					len = make_reply(out, sizeof(out), (uint8_t)i, c.client_id, c.seq, KBP_ST_OK,
+							 (uint8_t)i, c.op == KBP_OP_GET ? "fake" : NULL);
+				}
 				break;
 			}
 			sendto(f->fd[i], out, len, 0, (struct sockaddr *)&sa, sl);
@@ -316,7 +353,7 @@ static struct kbp_client *new_client(uint32_t timeout_ms)
 	if (r != 0)
 		print_error("kbp_client_new: %s\n", err);
 	assert_int_equal(r, 0);
-	assert_true(kbp_client_id(c) != 0);
+	assert_int_equal(kbp_client_id(c), 0);     /* no session until the first write */
 	return c;
 }
 
@@ -324,6 +361,7 @@ static void follows_hints_and_retries_same_seq(void **state)
 {
 	(void)state;
 	memset(fake.seen, 0, sizeof(fake.seen));
+	fake.next_id = 100;
 	fake.mode[0] = FAKE_HINT;
 	fake.hint = 2;
 	fake.mode[1] = FAKE_UNKNOWN;
@@ -331,29 +369,98 @@ static void follows_hints_and_retries_same_seq(void **state)
 	struct kbp_client *c = new_client(3000);
 	struct kbp_client_result res;
 
-	/* node 0 -> hint 2 -> (dropped, 50 ms) -> node 0 again -> hint 2 -> answered. */
-	assert_int_equal(kbp_client_put(c, "k", 1, "v", 1, &res), 0);
+	/* A read needs no session: it goes out under the client's nonce.
+	 * node 0 -> hint 2 -> (dropped, 50 ms) -> node 0 again -> hint 2 -> answered. */
+	assert_int_equal(kbp_client_get(c, "k", 1, &res), 0);
 	assert_int_equal(res.status, KBP_ST_OK);
+	assert_int_equal(res.outcome, KBP_CLIENT_DONE);
 	assert_int_equal(res.node, 2);
 	assert_int_equal(res.attempts, 4);
 	assert_int_equal(fake.seen[2], 2);
 	assert_int_equal(fake.seen_seq[2][0], res.seq);
 	assert_int_equal(fake.seen_seq[2][1], res.seq);
 	assert_int_equal(fake.seen_seq[0][0], res.seq);
+	assert_true(kbp_client_is_nonce(fake.seen_id[2][0]));
 	assert_int_equal(kbp_client_leader(c), 2);
-
-	/* The next request goes straight to the leader, with the next seq. */
-	uint64_t seq = res.seq;
-	assert_int_equal(kbp_client_get(c, "k", 1, &res), 0);
-	assert_int_equal(res.attempts, 1);
-	assert_int_equal(res.seq, seq + 1);
+	assert_int_equal(kbp_client_id(c), 0);
 	assert_int_equal(res.val_len, 4);
 	assert_memory_equal(res.val, "fake", 4);
+
+	/* The first write registers a session (the cluster names the id), then runs under it;
+	 * both go straight to the leader. */
+	assert_int_equal(kbp_client_put(c, "k", 1, "v", 1, &res), 0);
+	assert_int_equal(res.status, KBP_ST_OK);
+	assert_int_equal(res.attempts, 1);
+	assert_int_equal(kbp_client_id(c), 100);
+	assert_int_equal(fake.seen[2], 4);
+	assert_int_equal(fake.seen_op[2][2], KBP_OP_REGISTER);
+	assert_true(kbp_client_is_nonce(fake.seen_id[2][2]));
+	assert_int_equal(fake.seen_op[2][3], KBP_OP_PUT);
+	assert_int_equal(fake.seen_id[2][3], 100);
+	assert_int_equal(fake.seen_seq[2][3], 1);
+	assert_int_equal(res.seq, 1);
+
+	/* The next request, with the next seq, under the session. */
+	assert_int_equal(kbp_client_get(c, "k", 1, &res), 0);
+	assert_int_equal(res.attempts, 1);
+	assert_int_equal(res.seq, 2);
+	assert_int_equal(fake.seen_id[2][4], 100);
 
 	/* Sizes are checked before anything is sent. */
 	char big[KBP_VAL_MAX + 1] = { 0 };
 	assert_int_equal(kbp_client_put(c, "", 0, "v", 1, &res), -EINVAL);
 	assert_int_equal(kbp_client_put(c, "k", 1, big, sizeof(big), &res), -EMSGSIZE);
+	assert_int_equal(fake.seen[2], 5);
+	kbp_client_free(c);
+}
+
+/*
+ * SESSION_EXPIRED: the outcome is unknown (the write may have run before the session was
+ * evicted), so the library says so and does not resend it under a new session; the next
+ * write registers a new one.  STALE likewise.
+ */
+static void session_expired_is_unknown_and_not_retried(void **state)
+{
+	(void)state;
+	memset(fake.seen, 0, sizeof(fake.seen));
+	fake.next_id = 200;
+	fake.mode[0] = FAKE_EXPIRE;
+	fake.mode[1] = FAKE_SILENT;
+	fake.mode[2] = FAKE_SILENT;
+	struct kbp_client *c = new_client(2000);
+	struct kbp_client_result res;
+
+	assert_int_equal(kbp_client_put(c, "k", 1, "v", 1, &res), 0);
+	assert_int_equal(res.status, KBP_ST_SESSION_EXPIRED);
+	assert_int_equal(res.outcome, KBP_CLIENT_UNKNOWN);
+	print_message("error: %s\n", kbp_client_error(c));
+	assert_non_null(strstr(kbp_client_error(c), "may or may not have run"));
+	assert_int_equal(fake.seen[0], 2);                    /* REGISTER, then the put once */
+	assert_int_equal(fake.seen_op[0][1], KBP_OP_PUT);
+	assert_int_equal(fake.seen_id[0][1], 200);
+	assert_int_equal(kbp_client_id(c), 0);
+	uint64_t first_nonce = fake.seen_id[0][0];
+
+	/* A fresh request: a new session (a new nonce), and it runs. */
+	fake.mode[0] = FAKE_LEADER;
+	assert_int_equal(kbp_client_put(c, "k", 1, "w", 1, &res), 0);
+	assert_int_equal(res.status, KBP_ST_OK);
+	assert_int_equal(res.outcome, KBP_CLIENT_DONE);
+	assert_int_equal(fake.seen[0], 4);
+	assert_int_equal(fake.seen_op[0][2], KBP_OP_REGISTER);
+	assert_true(kbp_client_is_nonce(fake.seen_id[0][2]));
+	assert_int_not_equal(fake.seen_id[0][2], first_nonce);
+	assert_int_equal(fake.seen_id[0][3], 201);
+	assert_int_equal(fake.seen_seq[0][3], 1);
+	assert_int_equal(kbp_client_id(c), 201);
+
+	/* STALE for the request in flight: someone else moved the session on. Unknown too. */
+	fake.mode[0] = FAKE_STALE;
+	assert_int_equal(kbp_client_cas(c, "k", 1, "w", 1, "x", 1, &res), 0);
+	assert_int_equal(res.status, KBP_ST_STALE);
+	assert_int_equal(res.outcome, KBP_CLIENT_UNKNOWN);
+	assert_int_equal(fake.seen[0], 5);
+	assert_int_equal(kbp_client_id(c), 0);
 	kbp_client_free(c);
 }
 
@@ -395,6 +502,7 @@ int main(void)
 	};
 	const struct CMUnitTest client[] = {
 		cmocka_unit_test(follows_hints_and_retries_same_seq),
+		cmocka_unit_test(session_expired_is_unknown_and_not_retried),
 		cmocka_unit_test(timeout_names_silent_nodes),
 		cmocka_unit_test(bad_config_is_reported),
 	};
