@@ -16,12 +16,15 @@ void kbp_kv_free(struct kbp_kv *kv);
 /* Touch the tables' pages now rather than under load (see kbp_node_prefault). */
 void kbp_kv_prefault(struct kbp_kv *kv);
 
-/* Write one byte per 4 KiB page; 0 keeps calloc'd memory as it was. */
+/*
+ * Fault in one byte per 4 KiB page by writing back what it holds: the memory may already
+ * hold state (kbpaxosd touches it after log recovery), so nothing may change.
+ */
 static inline void kbp_touch_pages(void *p, size_t len)
 {
 	volatile uint8_t *b = p;
 	for (size_t off = 0; off < len; off += 4096)
-		b[off] = 0;
+		b[off] = b[off];
 }
 
 /*
