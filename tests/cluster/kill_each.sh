@@ -77,10 +77,10 @@ wait_caught_up() {
 : >"$TMP/outages"
 # kill_one N TAG: kill -9 node N, check (a), restart it, check (b).
 kill_one() {
-	local n=$1 tag=$2 pid t0 ms l role t1 cu
-	l=$(leader)
-	role=follower
-	[ "$l" = "$n" ] && role=leader
+	local n=$1 tag=$2 pid t0 ms role t1 cu
+	# The node's own view right before the kill (a leader elsewhere may not know yet).
+	role=$(tel "$n" /kbpaxos/status role)
+	[ "$role" = leader ] || role=follower
 	pid=$(cat "$RUN/node$n.pid") || fail "no pid file for node $n"
 	t0=$(now_ns)
 	kill -KILL "$pid" || fail "kill -9 node $n (pid $pid)"
@@ -128,14 +128,18 @@ wait "$LOAD_PID"
 cat "$TMP/load.out"
 grep -c . "$TMP/load.err" >/dev/null && tail -n 3 "$TMP/load.err"
 
-# Per node id: median and max outage; and the catch-up times.
-awk '{ ms[$1] = ms[$1] " " $3 } END {
-	for (n in ms) {
-		k = split(substr(ms[n], 2), v, " ")
-		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		med = (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
-		printf "OUTAGE_SUMMARY node=%s kills=%d median_ms=%s max_ms=%s\n", n, k, med, v[k]
-	} }' "$TMP/outages" | sort
+# Per node id, and per role: median and max outage; and the catch-up times.
+summary() {
+	awk -v f="$1" -v label="$2" '{ ms[$f] = ms[$f] " " $3 } END {
+		for (n in ms) {
+			k = split(substr(ms[n], 2), v, " ")
+			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			med = (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+			printf "OUTAGE_SUMMARY %s=%s kills=%d median_ms=%s max_ms=%s\n", label, n, k, med, v[k]
+		} }' "$TMP/outages" | sort
+}
+summary 1 node
+summary 2 role
 sort -n "$TMP/catchups" | awk '{ v[NR] = $1 } END { printf "CATCHUP_SUMMARY restarts=%d median_ms=%s max_ms=%s\n", NR, v[int((NR + 1) / 2)], v[NR] }'
 
 "$LOAD" verify --config "$CONFIG" --prefix ke --keys 32768 --acked "$TMP/acked" --clients 8 || fail "acknowledged writes lost"
