@@ -339,6 +339,18 @@ static int parse_cluster(struct parser *p, const char *sec, const struct rte_cfg
 
 	c->leases = true;
 	for (int i = 0; i < n; i++) {
+		if (!strcmp(e[i].name, "netns")) {
+			/* A file name under /var/run/netns: no '/', no leading '.' or '-'. */
+			if (!is_word(e[i].value, sizeof(c->netns), "-.") || e[i].value[0] == '.' ||
+			    e[i].value[0] == '-')
+				return fail(p, sec, e[i].name, "'%s': expected a network namespace name of 1..%zu "
+					    "letters, digits, '_', '-' or '.', not starting with '-' or '.'",
+					    e[i].value, sizeof(c->netns) - 1);
+			if (c->netns[0])
+				return fail(p, sec, e[i].name, "duplicate key");
+			snprintf(c->netns, sizeof(c->netns), "%s", e[i].value);
+			continue;
+		}
 		if (!strcmp(e[i].name, "leases")) {
 			if (!parse_bool(e[i].value, &c->leases))
 				return fail(p, sec, e[i].name, "'%s': expected yes or no", e[i].value);

@@ -24,6 +24,7 @@
 #define KBP_CONFIG_VALUE_MAX 256     /* rte_cfgfile's CFG_VALUE_LEN */
 #define KBP_CONFIG_NAME_MAX 64       /* rte_cfgfile's CFG_NAME_LEN */
 #define KBP_CONFIG_ERR_MAX 512       /* room for one error message */
+#define KBP_CONFIG_NETNS_MAX 32      /* [cluster] netns, with its NUL */
 #define KBP_CONFIG_ROUTE_NONE 0xffu
 /* The largest encoded command (CAS with a full key, expected and new value). */
 #define KBP_CONFIG_CMD_SIZE_MAX (KBP_CMD_HDR_SIZE + ((KBP_KEY_MAX + 2 * KBP_VAL_MAX + 7) & ~7u))
@@ -84,6 +85,7 @@ struct kbp_cluster_config {
 	uint32_t lease_ms;
 	uint32_t max_drift_ppm;
 	uint64_t seed;
+	char netns[KBP_CONFIG_NETNS_MAX];   /* network namespace of the one-box cluster, "" for none */
 	struct kbp_config_host node[KBP_NODES_MAX];
 	struct kbp_config_host generator;   /* .present if the file has [generator] */
 };

@@ -6,9 +6,11 @@
 #   scripts/demo.sh [--config FILE] [--build DIR] [--out DIR] [--duration S] [-- GEN_ARGS...]
 #
 # 1. installs missing Debian packages (scripts/deps.sh) and builds into build/;
-# 2. starts the three kbpaxosd nodes of conf/local.ini (net_memif between processes, no
-#    NIC; hugepages when the box has free ones, --no-huge otherwise) with fresh durable
-#    logs under a temporary directory, and waits for a leader;
+# 2. starts the three kbpaxosd nodes of conf/local.ini with scripts/cluster (net_memif
+#    between processes, no NIC; hugepages when the box has free ones, --no-huge
+#    otherwise) inside the config's network namespace ([cluster] netns, created and
+#    removed by scripts/cluster; the generator enters it too), with fresh durable logs
+#    under a temporary directory, and waits for a leader;
 # 3. runs kbpaxos-gen: 2 s warm-up, then 10 s closed loop with 32 requests in flight,
 #    64-byte puts (anything after -- goes to kbpaxos-gen, e.g. -- --rate 20000);
 # 4. prints the per-second lines and the percentile tables, writes summary.json, .hgrm,
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
     --out) out=${2:?--out needs a directory}; shift 2 ;;
     --duration) duration=${2:?--duration needs seconds}; shift 2 ;;
     --) shift; gen_args=("$@"); break ;;
-    -h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -53,7 +55,6 @@ work=$(mktemp -d /var/tmp/kbpaxos/demo-run.XXXXXX)
 run_dir=$work/run
 gen_pid=""
 started=0
-node_pids=()
 
 cleanup() {
     local rc=$?
@@ -66,11 +67,7 @@ cleanup() {
     fi
     if [ "$started" = 1 ]; then
         say "stopping the cluster"
-        if [ "${use_cluster:-0}" = 1 ]; then
-            scripts/cluster stop --run-dir "$run_dir" || true
-        else
-            stop_nodes
-        fi
+        scripts/cluster stop --run-dir "$run_dir" || true
     fi
     if [ $rc -ne 0 ]; then
         echo "demo: failed (exit $rc); node logs:" >&2
@@ -91,50 +88,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Without scripts/cluster: start each kbpaxosd in the background, nodes in id order.
-daemon=""
-for d in "$build/dataplane/node/kbpaxosd" "$build/dataplane/kbpaxosd"; do
-    [ -x "$d" ] && { daemon=$d; break; }
-done
-start_nodes() {
-    local n i
-    [ -n "$daemon" ] || { echo "demo: no kbpaxosd in $build" >&2; return 1; }
-    n=$(sed -n 's/^nodes *= *\([0-9]*\).*/\1/p' "$config" | head -n 1)
-    mkdir -p "$run_dir"
-    for ((i = 0; i < n; i++)); do
-        mkdir -p "$work/data/node$i"
-        setsid "$daemon" --config "$config" --node "$i" --log-dir "$work/data/node$i" --init \
-            </dev/null >"$run_dir/node$i.log" 2>&1 &
-        node_pids+=($!)
-        sleep 0.5
-        kill -0 "${node_pids[$i]}" 2>/dev/null ||
-            { echo "demo: node $i exited at start-up" >&2; return 1; }
-    done
-    sleep 2   # an election takes tens of ms; the generator also finds the leader itself
-}
-stop_nodes() {
-    local p t
-    for p in "${node_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${node_pids[@]}"; do
-        for ((t = 0; t < 100; t++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$p" 2>/dev/null && { echo "demo: node pid $p ignored SIGTERM; killing it" >&2; kill -KILL "$p" 2>/dev/null; }
-        wait "$p" 2>/dev/null || true
-    done
-    node_pids=()
-}
-
-# scripts/cluster (start|stop) when it and kbpaxos-cli, which it waits for a leader with,
-# are there; otherwise the nodes are started here directly.
-use_cluster=0
-[ -x scripts/cluster ] && [ -x "$build/dataplane/client/kbpaxos-cli" ] && use_cluster=1
-say "starting the local 3-node cluster ($config)"
-started=1
-if [ $use_cluster = 1 ]; then
-    scripts/cluster start --init --config "$config" --build "$build" --run-dir "$run_dir" \
-        --log-root "$work/data"
-else
-    start_nodes
+# A cluster of this config already running owns its namespace, taps and EAL prefixes.
+cli="$build/dataplane/client/kbpaxos-cli"
+netns=$("$cli" --config "$config" netns) || { echo "demo: cannot read $config" >&2; exit 1; }
+if [ "$netns" != "-" ] && [ -n "$(ip netns pids "$netns" 2>/dev/null)" ]; then
+    echo "demo: network namespace $netns already holds a cluster of $config" \
+        "(scripts/cluster stop, or a config with another [cluster] netns and file_prefix)" >&2
+    exit 1
 fi
+say "starting the local 3-node cluster ($config, network namespace $netns)"
+started=1
+scripts/cluster start --init --config "$config" --build "$build" --run-dir "$run_dir" \
+    --log-root "$work/data"
 
 # ---- 3. load ----------------------------------------------------------------------------
 if [ ${#gen_args[@]} -eq 0 ]; then
@@ -151,11 +116,7 @@ gen_pid=""
 
 # ---- 4./5. stop, and say where things are ----------------------------------------------
 say "stopping the cluster"
-if [ $use_cluster = 1 ]; then
-    scripts/cluster stop --run-dir "$run_dir"
-else
-    stop_nodes
-fi
+scripts/cluster stop --run-dir "$run_dir"
 started=0
 [ $gen_rc -eq 0 ] || { echo "demo: kbpaxos-gen failed (exit $gen_rc)" >&2; exit "$gen_rc"; }
 

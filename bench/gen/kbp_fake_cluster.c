@@ -34,6 +34,7 @@
 
 #include "kbp_config.h"
 #include "kbp_gen_port.h"
+#include "kbp_netns.h"
 #include "kbp_sm.h"
 #include "kbp_wire_mbuf.h"
 
@@ -215,6 +216,10 @@ int main(int argc, char **argv)
 	if (kbp_config_load(config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kbp-fake-cluster: %s\n", err);
 		return 2;
+	}
+	if (kbp_netns_enter(cfg.netns, err, sizeof(err)) != 0) {   /* with the generator it serves */
+		fprintf(stderr, "kbp-fake-cluster: %s\n", err);
+		return 1;
 	}
 	f.c = &cfg;
 	struct kbp_kv_config kvc = {

@@ -64,6 +64,8 @@
 #include "kbp_check.h"
 #include "kbp_config.h"
 #include "kbp_gen_port.h"
+#include "kbp_link.h"
+#include "kbp_netns.h"
 #include "kbp_gen_work.h"
 #include "kbp_hist.h"
 #include "kbp_json.h"
@@ -200,6 +202,8 @@ struct gen {
 
 	uint32_t n_ports;
 	struct gen_port port[KBP_CONFIG_DEVS_MAX];
+	struct kbp_links links;    /* watched from the loop; a restarted node's link is re-dialled */
+	uint64_t next_link_poll;
 	uint32_t n_nodes;
 	struct gen_node_tx node[KBP_NODES_MAX];
 	uint32_t batch_max;        /* commands per frame */
@@ -296,8 +300,8 @@ static void tx_all(struct gen *g)
 	for (uint32_t i = 0; i < g->n_ports; i++) {
 		struct gen_port *p = &g->port[i];
 		uint32_t sent = 0;
-		if (p->n_tx == 0)
-			continue;
+		if (p->n_tx == 0 || kbp_link_parked(&g->links.link[i]))
+			continue;            /* a parked port keeps its frames; they time out meanwhile */
 		for (int tries = 0; sent < p->n_tx && tries < 4; tries++)
 			sent += rte_eth_tx_burst(p->id, 0, p->tx + sent, (uint16_t)(p->n_tx - sent));
 		g->ev.frames_tx += sent;
@@ -526,6 +530,8 @@ static void rx_all(struct gen *g, uint64_t now, uint32_t *got)
 	struct kbp_reply r;
 
 	for (uint32_t p = 0; p < g->n_ports; p++) {
+		if (kbp_link_parked(&g->links.link[p]))
+			continue;            /* stopped while its node is away (kbp_link.h) */
 		uint16_t nb = rte_eth_rx_burst(g->port[p].id, 0, pkts, GEN_BURST);
 		if (nb == 0)
 			continue;
@@ -877,6 +883,11 @@ static void run(struct gen *g, bool adaptive)
 			g->next_anchor = now + g->anchor_period_tsc;
 		}
 
+		if (now >= g->next_link_poll) {
+			/* Off the hot path: link state, and re-dialling a node that restarted. */
+			kbp_links_poll(&g->links, tsc_ns(g, now));
+			g->next_link_poll = now + (uint64_t)(g->tsc_hz * KBP_LINK_POLL_MS / 1e3);
+		}
 		if (now >= g->next_tick)
 			tick(g, now);
 		if (now >= g->t_end) {
@@ -1370,13 +1381,17 @@ static int setup(struct gen *g, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	clock_choose(g);
+	uint16_t ids[KBP_CONFIG_DEVS_MAX];
 	for (uint32_t d = 0; d < h->n_devs; d++) {
 		int r = kbp_gen_port_open(h->dev[d].name, g->mp, h->mac, g->nic_time, &g->port[d].id,
 					  err, err_len);
 		if (r < 0)
 			return r;
+		ids[d] = g->port[d].id;
 		g->n_ports++;
 	}
+	int logtype = rte_log_register_type_and_pick_level("kbpaxos.gen", RTE_LOG_NOTICE);
+	kbp_links_init(&g->links, h, ids, true, logtype < 0 ? RTE_LOGTYPE_USER1 : logtype, "kbpaxos-gen");
 	for (uint32_t n = 0; n < g->n_nodes; n++) {
 		struct gen_node_tx *nt = &g->node[n];
 		nt->reachable = h->route[n] != KBP_CONFIG_ROUTE_NONE;
@@ -1515,6 +1530,10 @@ int main(int argc, char **argv)
 	if (!cfg.generator.present) {
 		fprintf(stderr, "kbpaxos-gen: %s has no [generator] section (docs/CONFIG.md)\n", g.o.config);
 		return 2;
+	}
+	if (kbp_netns_enter(cfg.netns, err, sizeof(err)) != 0) {   /* before EAL starts threads */
+		fprintf(stderr, "kbpaxos-gen: %s\n", err);
+		return 1;
 	}
 	g.c = &cfg;
 	if (kbp_gen_work_init(&g.w, &g.o) != 0) {

@@ -18,8 +18,9 @@ cleanup() {
     rm -rf "$tmp" /var/run/dpdk/"$tag"*   # EAL runtime dirs of this test's prefixes
 }
 trap cleanup EXIT
+# No netns line: memif only, no tap, so the two processes stay in the caller's namespace.
 sed -e "s#socket=/kbpaxos/[0-9]*/#socket=/$tag/#" -e "s#^file_prefix = kbpaxos#file_prefix = $tag#" \
-    -e "s#^vdev.tap.*##" "$conf" >"$tmp/c.ini"
+    -e "s#^vdev.tap.*##" -e "/^netns[ \t]*=/d" "$conf" >"$tmp/c.ini"
 
 fail() { echo "FAIL: $*"; sed 's/^/  /' "$tmp/out.txt" | tail -40; exit 1; }
 

@@ -8,6 +8,10 @@
  *   kbpaxos-cli --config FILE status
  *   kbpaxos-cli --config FILE telemetry NODE [COMMAND[,PARAMS]]   (default /kbpaxos/status)
  *   kbpaxos-cli --config FILE nodes        one line per node, for scripts
+ *   kbpaxos-cli --config FILE netns        the config's network namespace ("-": none)
+ *
+ * put, get, cas and status first enter the network namespace the config names
+ * ([cluster] netns), which needs root unless the caller is already inside it.
  *
  * Exit status: 0 done, 1 error (timeout, socket, config), 2 usage, 3 key not found,
  * 4 CAS failed (the current value is printed on stderr), 5 outcome unknown (the session
@@ -31,6 +35,7 @@
 
 #include "kbp_client.h"
 #include "kbp_config.h"
+#include "kbp_netns.h"
 
 enum { EXIT_USAGE = 2, EXIT_NOT_FOUND = 3, EXIT_CAS_FAILED = 4, EXIT_UNKNOWN = 5 };
 
@@ -45,10 +50,13 @@ static void usage(FILE *f)
 		"  put KEY VALUE           store VALUE under KEY\n"
 		"  get KEY                 print the value of KEY (exit 3 if there is none)\n"
 		"  cas KEY EXPECTED NEW    set KEY to NEW if it holds EXPECTED (exit 4 if not)\n"
-		"  status                  ask every node who leads; add its DPDK telemetry if local\n"
-		"                          (all of it: telemetry N /kbpaxos/status, /kbpaxos/drops)\n"
+		"  status                  ask every node who leads; add its DPDK telemetry if local:\n"
+		"                          role, commit, TX drops by cause, links (all of it: telemetry N\n"
+		"                          /kbpaxos/status, /kbpaxos/drops, /kbpaxos/ports)\n"
 		"  telemetry NODE [CMD]    print node NODE's telemetry reply to CMD (default /kbpaxos/status)\n"
 		"  nodes                   print 'id ip client_port tap_iface log_dir file_prefix' per node\n"
+		"  netns                   print the config's network namespace ('-': none)\n"
+		"put, get, cas and status run inside the config's network namespace ([cluster] netns)\n"
 		"options:\n"
 		"  -c, --config FILE       cluster config (INI, docs/CONFIG.md)\n"
 		"  -t, --timeout-ms MS     give up after MS milliseconds (default 5000)\n"
@@ -296,6 +304,17 @@ static int cmd_status(struct kbp_client *c, uint32_t wait_ms)
 			       json_field(buf, "applied", f[3], sizeof(f[3])),
 			       json_field(buf, "lease_remaining_us", f[4], sizeof(f[4])),
 			       json_field(buf, "elections", f[5], sizeof(f[5])));
+			char g[8][32];
+			printf("    tx drops: link down %s, queue full %s, no mbuf %s, too big %s, port errors %s; "
+			       "replies too big %s; links down %s, flaps %s\n",
+			       json_field(buf, "tx_drop_link_down", g[0], sizeof(g[0])),
+			       json_field(buf, "tx_drop_full", g[1], sizeof(g[1])),
+			       json_field(buf, "tx_drop_no_mbuf", g[2], sizeof(g[2])),
+			       json_field(buf, "tx_drop_too_big", g[3], sizeof(g[3])),
+			       json_field(buf, "tx_port_errors", g[4], sizeof(g[4])),
+			       json_field(buf, "replies_too_big", g[5], sizeof(g[5])),
+			       json_field(buf, "links_down", g[6], sizeof(g[6])),
+			       json_field(buf, "link_flaps", g[7], sizeof(g[7])));
 		}
 	}
 	if (answered == 0) {
@@ -308,6 +327,18 @@ static int cmd_status(struct kbp_client *c, uint32_t wait_ms)
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;
+}
+
+/*
+ * The cluster's network namespace ([cluster] netns), entered before the client opens its
+ * socket, so `kbpaxos-cli --config conf/local.ini put k v` works from the host shell.
+ */
+static int enter_netns(const char *config, char *err, size_t len)
+{
+	static struct kbp_cluster_config cfg;
+	if (kbp_config_load(config, &cfg, err, len) != 0)
+		return -1;
+	return kbp_netns_enter(cfg.netns, err, len);
 }
 
 int main(int argc, char **argv)
@@ -371,7 +402,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[0];
 	static const struct { const char *name; int args; } cmds[] = {
 		{ "put", 2 }, { "get", 1 }, { "cas", 3 }, { "status", 0 }, { "nodes", 0 },
-		{ "telemetry", -1 },
+		{ "telemetry", -1 }, { "netns", 0 },
 	};
 	int want = -2;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -392,8 +423,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	struct kbp_client *c;
 	char err[KBP_CONFIG_ERR_MAX];
+	if (strcmp(cmd, "nodes") && strcmp(cmd, "telemetry") && strcmp(cmd, "netns") &&
+	    enter_netns(config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kbpaxos-cli: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	struct kbp_client *c;
 	int r = kbp_client_new(config, &opts, &c, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "kbpaxos-cli: %s\n", err);
@@ -430,6 +466,10 @@ int main(int argc, char **argv)
 		rc = cmd_status(c, opts.retry_ms < 500 ? 500 : opts.retry_ms);
 	} else if (strcmp(cmd, "nodes") == 0) {
 		rc = cmd_nodes(kbp_client_config(c));
+	} else if (strcmp(cmd, "netns") == 0) {
+		const char *ns = kbp_client_config(c)->netns;
+		printf("%s\n", ns[0] ? ns : "-");
+		rc = EXIT_SUCCESS;
 	} else {
 		rc = cmd_telemetry(kbp_client_config(c), argv[1], argc == 3 ? argv[2] : "/kbpaxos/status");
 	}

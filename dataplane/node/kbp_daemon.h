@@ -4,10 +4,13 @@
  * and rx_drops; the consensus lcore owns everything else (the consensus node, the log,
  * TX queues, the client address table).  They meet only in `rx_ring`.  The telemetry
  * thread reads `pub`, which the consensus lcore publishes with relaxed atomic stores.
+ * The link thread owns `links` (kbp_link.h): it watches every port and re-dials memif
+ * clients, parking a port with both lcores before it stops and starts it.
  */
 #ifndef KBP_DAEMON_H
 #define KBP_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +21,7 @@
 
 #include "kbp_config.h"
 #include "kbp_hist.h"
+#include "kbp_link.h"
 #include "kbp_log.h"
 #include "kbp_node.h"
 #include "kbp_wire.h"
@@ -42,10 +46,27 @@ struct kbp_rx_meta {
 	uint8_t arp;                 /* an ARP frame, not parsed */
 };
 
+/* Why a frame was not sent (X-macro): telemetry name, and a sentence for people. */
+#define KBP_TX_DROPS(X)                                                                       \
+	X(KBP_TX_LINK_DOWN, "link_down", "the port's link was down or being re-dialled")       \
+	X(KBP_TX_FULL, "full", "the port refused the frame with its link up (TX queue full)")  \
+	X(KBP_TX_NO_MBUF, "no_mbuf", "no mbuf left to build the frame in")                     \
+	X(KBP_TX_TOO_BIG, "too_big", "the frame is larger than the port takes")
+
+enum kbp_tx_drop {
+#define KBP_TX_X_ENUM(name, tag, text) name,
+	KBP_TX_DROPS(KBP_TX_X_ENUM)
+#undef KBP_TX_X_ENUM
+	KBP_TX_DROP_COUNT
+};
+
 struct kbp_port {
 	uint16_t port_id;
 	struct rte_eth_dev_tx_buffer *txb;
-	uint64_t tx_dropped;         /* counted by the tx buffer's error callback */
+	struct kbp_link *link;       /* &daemon.links.link[i] */
+	uint32_t frame_max;          /* largest frame this port takes (its MTU + 14), read at start */
+	uint32_t payload_max;        /* largest kbpaxos payload in such a frame */
+	uint64_t tx_drop[KBP_TX_DROP_COUNT];   /* consensus lcore's (and the tx buffer callback's) */
 };
 
 /* Counters the consensus lcore publishes for telemetry (relaxed atomic stores). */
@@ -58,8 +79,9 @@ struct kbp_published {
 	uint64_t msgs_in, msgs_out, msgs_bad, msgs_stale, cmds_submitted, cmds_busy, cmds_applied;
 	uint64_t elections, leader_changes, retransmits, catchups, snapshots_sent, snapshots_installed;
 	uint64_t lease_reads, reads_via_log, lease_lapses, tx_dropped, replies_unroutable, loop_iters,
-		 rx_ring_full;
+		 rx_ring_full, replies_too_big;
 	uint64_t drops[KBP_WIRE_DROP_COUNT];
+	uint64_t port_tx_drop[KBP_CONFIG_DEVS_MAX][KBP_TX_DROP_COUNT];
 };
 
 struct kbp_daemon {
@@ -73,6 +95,9 @@ struct kbp_daemon {
 	struct rte_ring *rx_ring;
 	uint16_t n_ports;
 	struct kbp_port port[KBP_CONFIG_DEVS_MAX];
+	struct kbp_links links;              /* the link thread's (kbp_link.h) */
+	pthread_t link_thread;
+	bool link_thread_running;
 	uint8_t route_port[KBP_NODES_MAX];   /* index into port[] that reaches node i */
 	struct kbp_node *node;
 	struct kbp_log *log;
@@ -101,6 +126,10 @@ static inline uint64_t kbp_now_ns(const struct kbp_daemon *d)
 /* kbp_ports.c */
 int kbp_ports_init(struct kbp_daemon *d);
 void kbp_ports_fini(struct kbp_daemon *d);
+const char *kbp_tx_drop_name(unsigned cause);
+/* The link thread: watches every port every KBP_LINK_POLL_MS until *force_quit. */
+int kbp_links_thread_start(struct kbp_daemon *d);
+void kbp_links_thread_stop(struct kbp_daemon *d);
 
 /* kbp_rx.c */
 unsigned kbp_rx_poll(struct kbp_daemon *d);

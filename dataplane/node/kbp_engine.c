@@ -9,26 +9,18 @@
 #include <string.h>
 
 #include "kbp_daemon.h"
+#include "kbp_reply_pack.h"
 
 struct kbp_client_addr {
 	struct kbp_wire_addr addr;
 	uint16_t port_idx;
 };
 
-/* Replies to one client address, gathered into one CLIENT_REP frame. */
-struct reply_pack {
-	int32_t pos;                 /* client table position of the first reply */
-	uint32_t count, len;
-	uint8_t buf[KBP_WIRE_PAYLOAD_LIMIT];
-};
-
-#define REPLY_PACKS 4
-
 struct engine {
 	struct kbp_daemon *d;
 	struct kbp_client_addr *addrs;
-	struct reply_pack *packs;
-	uint32_t reply_payload_max;
+	struct kbp_reply_frame *frames;      /* KBP_REPLY_PACKS, for the packer */
+	struct kbp_reply_packer packer;
 	uint64_t durable_seen;           /* from kbp_log_wait inside a flush, reported after */
 	uint64_t log_writes_seen;
 	uint64_t rollovers_seen;
@@ -135,13 +127,37 @@ static void tx_frame(struct engine *e, uint16_t port_idx, const struct kbp_wire_
 		     const struct kbp_wire_addr *dst, const struct kbp_msg *m)
 {
 	struct kbp_daemon *d = e->d;
+	struct kbp_port *p = &d->port[port_idx];
 	struct rte_mbuf *mb;
-	if (kbp_wire_encode_mbuf(d->pool, src, dst, d->cfg->id, m, &mb) < 0) {
-		d->port[port_idx].tx_dropped++;
+	if (kbp_link_parked(p->link)) {            /* being re-dialled: not ours to touch */
+		p->tx_drop[KBP_TX_LINK_DOWN]++;
 		return;
 	}
-	struct kbp_port *p = &d->port[port_idx];
+	if (unlikely(kbp_wire_frame_size(m->len) > p->frame_max)) {
+		p->tx_drop[KBP_TX_TOO_BIG]++;      /* never for replies (packed to fit) */
+		return;
+	}
+	if (kbp_wire_encode_mbuf(d->pool, src, dst, d->cfg->id, m, &mb) < 0) {
+		p->tx_drop[KBP_TX_NO_MBUF]++;
+		return;
+	}
 	rte_eth_tx_buffer(p->port_id, 0, p->txb, mb);
+}
+
+/*
+ * Send what the TX buffers hold.  A port the link thread wants parked is flushed one last
+ * time (it is still ours until we acknowledge), then acknowledged and left alone.
+ */
+static void tx_flush(struct engine *e)
+{
+	struct kbp_daemon *d = e->d;
+	for (uint16_t i = 0; i < d->n_ports; i++) {
+		struct kbp_port *p = &d->port[i];
+		uint32_t park = __atomic_load_n(&p->link->park, __ATOMIC_ACQUIRE);
+		if (!(park & 1u) || p->link->tx_ack != park)
+			rte_eth_tx_buffer_flush(p->port_id, 0, p->txb);
+		(void)kbp_link_obey(p->link, &p->link->tx_ack);
+	}
 }
 
 static void send_msgs(struct engine *e, const struct kbp_update *u)
@@ -160,30 +176,29 @@ static void send_msgs(struct engine *e, const struct kbp_update *u)
 	}
 }
 
-static void pack_send(struct engine *e, struct reply_pack *p)
+/* The packer's callbacks: a destination is a client table position. */
+static void reply_send(void *arg, int32_t pos, const uint8_t *payload, uint32_t count, uint32_t len)
 {
-	if (!p->count)
-		return;
-	const struct kbp_client_addr *a = &e->addrs[p->pos];
+	struct engine *e = arg;
+	const struct kbp_client_addr *a = &e->addrs[pos];
 	struct kbp_msg m = {
 		.type = KBP_MSG_CLIENT_REP, .from = (uint8_t)e->d->self, .to = KBP_NODE_CLIENT,
-		.count = p->count, .len = p->len, .payload = p->buf,
+		.count = count, .len = len, .payload = payload,
 	};
 	tx_frame(e, a->port_idx, &e->d->client_addr, &a->addr, &m);
-	p->count = p->len = 0;
-	p->pos = -1;
 }
 
-static bool same_dest(const struct engine *e, int32_t a, int32_t b)
+static bool same_dest(void *arg, int32_t a, int32_t b)
 {
+	const struct engine *e = arg;
 	return a == b || (e->addrs[a].port_idx == e->addrs[b].port_idx &&
 			  memcmp(&e->addrs[a].addr, &e->addrs[b].addr, sizeof(e->addrs[a].addr)) == 0);
 }
 
+/* Replies leave through the port their request came in on, in frames that fit it. */
 static void send_replies(struct engine *e, const struct kbp_update *u)
 {
 	struct kbp_daemon *d = e->d;
-	unsigned victim = 0;
 	for (uint32_t k = 0; k < u->n_replies; k++) {
 		const struct kbp_reply *r = &u->replies[k];
 		int32_t pos = rte_hash_lookup(d->clients, &r->client_id);
@@ -191,34 +206,10 @@ static void send_replies(struct engine *e, const struct kbp_update *u)
 			__atomic_store_n(&d->pub.replies_unroutable, d->pub.replies_unroutable + 1, __ATOMIC_RELAXED);
 			continue;
 		}
-		struct reply_pack *p = NULL;
-		for (unsigned i = 0; i < REPLY_PACKS && !p; i++)
-			if (e->packs[i].count && same_dest(e, e->packs[i].pos, pos))
-				p = &e->packs[i];
-		if (!p) {
-			for (unsigned i = 0; i < REPLY_PACKS && !p; i++)
-				if (!e->packs[i].count)
-					p = &e->packs[i];
-			if (!p) {
-				p = &e->packs[victim++ % REPLY_PACKS];
-				pack_send(e, p);
-			}
-			p->pos = pos;
-		}
-		uint32_t size = kbp_reply_size(r);
-		if (p->len + size > e->reply_payload_max || p->count >= d->ctx.cmds_max) {
-			int32_t keep = p->pos;
-			pack_send(e, p);
-			p->pos = keep;
-		}
-		int w = kbp_reply_encode(r, p->buf + p->len, e->reply_payload_max - p->len);
-		if (w < 0)
-			continue;
-		p->len += (uint32_t)w;
-		p->count++;
+		kbp_reply_packer_add(&e->packer, pos, d->port[e->addrs[pos].port_idx].payload_max, r);
 	}
-	for (unsigned i = 0; i < REPLY_PACKS; i++)
-		pack_send(e, &e->packs[i]);
+	kbp_reply_packer_flush(&e->packer);
+	__atomic_store_n(&d->pub.replies_too_big, e->packer.too_big, __ATOMIC_RELAXED);
 }
 
 /* ---- persistence ----------------------------------------------------------------------- */
@@ -329,19 +320,14 @@ int kbp_engine_lcore(void *arg)
 	uint64_t deadline = 0;
 
 	e.addrs = calloc(KBP_CLIENT_ADDRS, sizeof(*e.addrs));
-	e.packs = calloc(REPLY_PACKS, sizeof(*e.packs));
-	if (!e.addrs || !e.packs) {
+	e.frames = calloc(KBP_REPLY_PACKS, sizeof(*e.frames));
+	if (!e.addrs || !e.frames) {
 		KBP_LOG(ERR, "out of memory for the client tables");
 		free(e.addrs);
-		free(e.packs);
+		free(e.frames);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < REPLY_PACKS; i++)
-		e.packs[i].pos = -1;
-	uint32_t frame_max = kbp_config_frame_max(d->cfg);
-	e.reply_payload_max = frame_max - KBP_WIRE_OVERHEAD;
-	if (e.reply_payload_max > d->ctx.payload_max)
-		e.reply_payload_max = d->ctx.payload_max;
+	kbp_reply_packer_init(&e.packer, e.frames, d->ctx.cmds_max, reply_send, same_dest, &e);
 	KBP_LOG(INFO, "consensus lcore %u: node %u of %u, leases %s", rte_lcore_id(), d->self, d->cfg->nodes,
 		d->cfg->leases ? "on" : "off");
 
@@ -381,8 +367,7 @@ int kbp_engine_lcore(void *arg)
 			send_replies(&e, &u);
 			deadline = u.deadline_ns;
 		}
-		for (uint16_t i = 0; i < d->n_ports; i++)
-			rte_eth_tx_buffer_flush(d->port[i].port_id, 0, d->port[i].txb);
+		tx_flush(&e);
 		if (now - e.last_publish > 1000000) {
 			e.last_publish = now;
 			__atomic_store_n(&d->pub.batches, e.batches, __ATOMIC_RELAXED);
@@ -399,6 +384,6 @@ int kbp_engine_lcore(void *arg)
 			kbp_idle(d->idle_adaptive, &idle);   /* a write in flight takes ~100x a short sleep */
 	}
 	free(e.addrs);
-	free(e.packs);
+	free(e.frames);
 	return e.failed ? -EIO : 0;
 }

@@ -35,6 +35,9 @@ unsigned kbp_rx_poll(struct kbp_daemon *d)
 	unsigned total = 0;
 
 	for (uint16_t i = 0; i < d->n_ports; i++) {
+		struct kbp_link *l = d->port[i].link;
+		if (unlikely(!kbp_link_obey(l, &l->rx_ack)))
+			continue;            /* the link thread is re-dialling it */
 		uint16_t n = rte_eth_rx_burst(d->port[i].port_id, 0, pkts, KBP_BURST);
 		if (likely(n == 0))
 			continue;

@@ -4,6 +4,9 @@
  * DPDK's telemetry thread, so they only read counters the lcores publish with relaxed
  * atomic stores; each value is current, a set of them is only roughly simultaneous.
  */
+#include <errno.h>
+#include <stdio.h>
+
 #include <jemalloc/jemalloc.h>
 #include <rte_telemetry.h>
 
@@ -65,7 +68,10 @@ void kbp_publish(struct kbp_daemon *d, uint64_t now)
 	PUB_STORE(reads_via_log, st.stats.reads_via_log);
 	uint64_t txd = 0;
 	for (unsigned i = 0; i < d->n_ports; i++)
-		txd += d->port[i].tx_dropped;
+		for (unsigned c = 0; c < KBP_TX_DROP_COUNT; c++) {
+			txd += d->port[i].tx_drop[c];
+			PUB_STORE(port_tx_drop[i][c], d->port[i].tx_drop[c]);
+		}
 	PUB_STORE(tx_dropped, txd);
 	/* The RX lcore owns rx_drops; a torn read of a counter it is bumping is harmless here. */
 	for (unsigned i = 0; i < KBP_WIRE_DROP_COUNT; i++)
@@ -118,9 +124,66 @@ static int tel_status(const char *cmd, const char *params, struct rte_tel_data *
 	U64(lease_reads);
 	U64(reads_via_log);
 	U64(tx_dropped);
+	/* TX drops by cause, summed over ports (per port: /kbpaxos/ports). */
+	uint64_t cause[KBP_TX_DROP_COUNT] = { 0 }, oerrors = 0, flaps = 0;
+	for (unsigned i = 0; i < d->n_ports; i++) {
+		for (unsigned c = 0; c < KBP_TX_DROP_COUNT; c++)
+			cause[c] += PUB_LOAD(port_tx_drop[i][c]);
+		struct rte_eth_stats es;
+		if (rte_eth_stats_get(d->port[i].port_id, &es) == 0)
+			oerrors += es.oerrors;
+		flaps += __atomic_load_n(&d->links.link[i].downs, __ATOMIC_RELAXED);
+	}
+	for (unsigned c = 0; c < KBP_TX_DROP_COUNT; c++) {
+		char name[48];
+		snprintf(name, sizeof(name), "tx_drop_%s", kbp_tx_drop_name(c));
+		rte_tel_data_add_dict_u64(t, name, cause[c]);
+	}
+	rte_tel_data_add_dict_u64(t, "tx_port_errors", oerrors);   /* the PMDs' own oerrors */
+	U64(replies_too_big);
 	U64(replies_unroutable);
 	U64(rx_ring_full);
+	rte_tel_data_add_dict_u64(t, "links_down", kbp_links_down(&d->links));
+	rte_tel_data_add_dict_u64(t, "link_flaps", flaps);
 #undef U64
+	return 0;
+}
+
+/* One dict per port: its link (state, transitions, re-dials), frame limit and TX drops. */
+static int tel_ports(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	(void)cmd;
+	(void)params;
+	struct kbp_daemon *d = tel_daemon;
+	rte_tel_data_start_dict(t);
+	for (unsigned i = 0; i < d->n_ports; i++) {
+		const struct kbp_link *l = &d->links.link[i];
+		struct rte_tel_data *p = rte_tel_data_alloc();
+		if (p == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(p);
+		rte_tel_data_add_dict_string(p, "name", d->host->dev[i].name);
+		rte_tel_data_add_dict_string(p, "link", kbp_link_is_up(l) ? "up" : "down");
+		rte_tel_data_add_dict_u64(p, "link_ups", __atomic_load_n(&l->ups, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(p, "link_downs", __atomic_load_n(&l->downs, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(p, "redials", __atomic_load_n(&l->redials, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(p, "redial_failures",
+					  __atomic_load_n(&l->redial_failures, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_int(p, "redial", l->redial);
+		rte_tel_data_add_dict_u64(p, "frame_max", d->port[i].frame_max);
+		for (unsigned c = 0; c < KBP_TX_DROP_COUNT; c++) {
+			char name[48];
+			snprintf(name, sizeof(name), "tx_drop_%s", kbp_tx_drop_name(c));
+			rte_tel_data_add_dict_u64(p, name, PUB_LOAD(port_tx_drop[i][c]));
+		}
+		struct rte_eth_stats es;
+		if (rte_eth_stats_get(d->port[i].port_id, &es) == 0) {
+			rte_tel_data_add_dict_u64(p, "opackets", es.opackets);
+			rte_tel_data_add_dict_u64(p, "ipackets", es.ipackets);
+			rte_tel_data_add_dict_u64(p, "tx_port_errors", es.oerrors);
+		}
+		rte_tel_data_add_dict_container(t, d->host->dev[i].label, p, 0);
+	}
 	return 0;
 }
 
@@ -157,5 +220,7 @@ void kbp_telemetry_register(struct kbp_daemon *d)
 	rte_telemetry_register_cmd("/kbpaxos/status", tel_status,
 				   "Role, ballot, commit/applied index, lease, queues, persist latency, counters");
 	rte_telemetry_register_cmd("/kbpaxos/drops", tel_drops, "Received frames dropped, per reason");
+	rte_telemetry_register_cmd("/kbpaxos/ports", tel_ports,
+				   "Per port: link state, ups/downs, re-dials, frame limit, TX drops by cause");
 	rte_telemetry_register_cmd("/kbpaxos/jemalloc", tel_jemalloc, "jemalloc allocator statistics (bytes)");
 }

@@ -107,6 +107,7 @@ static void test_base_defaults(void **state)
 	assert_int_equal(cfg.batch_bytes_max, 8192);
 	assert_int_equal(cfg.msg_bytes_max, 8192 + KBP_PENTRY_HDR_SIZE);
 	assert_true(cfg.leases);
+	assert_string_equal(cfg.netns, "");
 	const struct kbp_config_host *n1 = &cfg.node[1];
 	assert_true(n1->present);
 	assert_int_equal(n1->ip, 0x0a000002);
@@ -227,6 +228,7 @@ static void test_shipped_configs(void **state)
 	if (kbp_config_load(p, &cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(cfg.nodes, 3);
+	assert_string_equal(cfg.netns, "kbpaxos1");
 	for (unsigned i = 0; i < 3; i++) {
 		const struct kbp_config_host *h = &cfg.node[i];
 		assert_int_equal(h->n_devs, 4);
@@ -251,6 +253,7 @@ static void test_shipped_configs(void **state)
 	if (kbp_config_load(p, &cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(cfg.id, 42);
+	assert_string_equal(cfg.netns, "");
 	assert_int_equal(kbp_config_eal_args(&cfg, 2, "kbpaxosd", false, &a), 0);
 	assert_argv(&a, (const char *const[]){ "kbpaxosd", "-l", "2-4", "--file-prefix", "kbpaxos42-n2",
 		"-a", "0000:03:00.0", NULL });
@@ -358,6 +361,11 @@ static const struct bad bads[] = {
 	{ "id = 3", "id = 3\nmax_drift_ppm = 100000", "[cluster] max_drift_ppm: '100000': expected an integer in 0..99999" },
 	{ "id = 3", "id = 3\nleases = maybe", "[cluster] leases: 'maybe': expected yes or no" },
 	{ "id = 3", "id = 3\nleases = no\nleases = yes", "[cluster] leases: duplicate key" },
+	{ "id = 3", "id = 3\nnetns = a/b", "[cluster] netns: 'a/b': expected a network namespace name" },
+	{ "id = 3", "id = 3\nnetns = ..", "[cluster] netns: '..': expected a network namespace name" },
+	{ "id = 3", "id = 3\nnetns = -x", "[cluster] netns: '-x': expected a network namespace name" },
+	{ "id = 3", "id = 3\nnetns = abcdefghijabcdefghijabcdefghijab", "[cluster] netns: 'abcdefghijabcdefghijabcdefghijab': expected" },
+	{ "id = 3", "id = 3\nnetns = a\nnetns = b", "[cluster] netns: duplicate key" },
 	/* [node.N] keys. */
 	{ "mac = 02:00:00:00:00:02", "", "[node.1] mac: required key missing" },
 	{ "ip = 10.0.0.2", "", "[node.1] ip: required key missing" },

@@ -6,25 +6,16 @@
 # history must be linearizable (linearizable=yes).  The answers in the last 3 s, after
 # every fault was healed, are printed (LIVE=).  With KBP_CHECK_STRICT=1 the test also
 # fails when LIVE=0 or when the nemesis reports a node that died by itself or could not
-# be started again; without it those are warnings (see the defaults below for why).
+# be started again (the default); KBP_CHECK_STRICT=0 makes those warnings.
 #
-# Environment, and why the defaults are what they are:
-#   KBP_NEMESIS_SEED      1: kills of node 2 and node 1, pauses of node 2 and of node 0
-#   KBP_NEMESIS_FAULTS    kill,pause (killall also works, see scripts/nemesis)
-#   KBP_NEMESIS_NODES     1,2: the nodes kill picks.  Node 0 is the memif server of its
-#   KBP_NEMESIS_PAUSE     0,1,2  peer links in conf/local.ini and a restarted memif server
-#                         does not get its links back yet (issue 10, item 1); the same holds
-#                         for every node's link to the generator, so until that lands a
-#                         killed node (and after killall, every node) stays unreachable
-#                         for the generator: the history is still checked, over fewer
-#                         answers, and LIVE= is 0.  A pause breaks no link.  Repeated
-#                         kills of nodes 1 and 2 also once made node 0 die in DPDK's
-#                         interrupt thread (memif "sendmsg fail: Broken pipe", then
-#                         "PANIC ... epoll_ctl, Bad file descriptor"), after which no
-#                         restarted node could open its memif client port to node 0;
-#                         and kbpaxosd exits at start when a memif client port cannot
-#                         connect, so a node restarted while its server peer is being
-#                         killed does not come up (the nemesis reports it and retries).
+# Environment:
+#   KBP_NEMESIS_SEED      1: the nemesis's schedule
+#   KBP_NEMESIS_FAULTS    kill,pause (killall also works, see scripts/nemesis; its
+#                         restarts take 5-7 s on the 2-core box, longer than the quiet
+#                         tail this 30 s run leaves, so CI does not use it)
+#   KBP_NEMESIS_NODES     0,1,2: the nodes kill picks (every node, memif servers too:
+#                         links come back after a restart, issue 10 item 1)
+#   KBP_NEMESIS_PAUSE     0,1,2: the nodes pause picks
 #   KBP_CHECK_SECONDS     30: the generator's run; the nemesis stops 4 s before it ends.
 . "$(dirname "$0")/lib.sh"
 
@@ -32,11 +23,11 @@ GEN=$BUILD/bench/gen/kbpaxos-gen
 NEMESIS=$SRC/scripts/nemesis
 [ -x "$GEN" ] || skip "no $GEN"
 SEED=${KBP_NEMESIS_SEED:-1}
-NODES=${KBP_NEMESIS_NODES:-1,2}
+NODES=${KBP_NEMESIS_NODES:-0,1,2}
 PAUSE=${KBP_NEMESIS_PAUSE:-0,1,2}
 FAULTS=${KBP_NEMESIS_FAULTS:-kill,pause}
 SECS=${KBP_CHECK_SECONDS:-30}
-STRICT=${KBP_CHECK_STRICT:-0}
+STRICT=${KBP_CHECK_STRICT:-1}
 
 start_cluster
 log "generator: closed loop, 16 in flight, 4 keys, put/get/cas, --check, ${SECS} s"

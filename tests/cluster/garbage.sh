@@ -17,7 +17,7 @@ cli put before garbage >/dev/null || fail "put before"
 drops() { cli telemetry "$L" /kbpaxos/drops | jq '[.["/kbpaxos/drops"] | to_entries[] | select(.key != "ok") | .value] | add'; }
 D0=$(drops) || fail "telemetry /kbpaxos/drops"
 cli telemetry "$L" /kbpaxos/drops | jq -c . >"$TMP/drops0"
-python3 "$(dirname "$0")/garbage.py" "$IP" "$PORT" "$IFACE" "$MAC" "$CLUSTER_ID" >"$TMP/sent" || fail "garbage.py"
+in_netns python3 "$(dirname "$0")/garbage.py" "$IP" "$PORT" "$IFACE" "$MAC" "$CLUSTER_ID" >"$TMP/sent" || fail "garbage.py"
 SENT=$(awk '{ s += $2 } END { print s }' "$TMP/sent")
 log "sent $SENT bad packets at node $L ($(tr '\n' ' ' <"$TMP/sent"))"
 

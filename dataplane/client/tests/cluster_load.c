@@ -10,6 +10,10 @@
  *       longest time without any acknowledgement.
  *   cluster_load verify --config F --prefix P (--acked FILE | --count N) [--clients C]
  *       get every acknowledged (or every one of N) key and compare; exit 1 on any mismatch.
+ *   --keys K (both modes, K a multiple of C): write i goes to key P<i mod K>, so a long
+ *       run stays within the store; each key has one writer.  verify then checks each key
+ *       holds the value of its last acknowledged write or of a later one of that key (a
+ *       write that timed out may still have been applied), never an older one.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +26,8 @@
 #include <time.h>
 
 #include "kbp_client.h"
+#include "kbp_config.h"
+#include "kbp_netns.h"
 
 static volatile sig_atomic_t stop;
 
@@ -43,6 +49,7 @@ struct shared {
 	const struct kbp_client_opts *opts;
 	const char *prefix;
 	uint64_t count;
+	uint64_t keys;            /* 0: key i for write i; else key i mod keys */
 	double seconds;
 	unsigned clients;
 	uint64_t *list;           /* verify: the indexes to check; NULL: 0..count-1 */
@@ -87,7 +94,7 @@ static void *write_worker(void *arg)
 	for (uint64_t i = w->t; !stop && (sh->count == 0 || i < sh->count); i += sh->clients) {
 		if (sh->seconds > 0 && (double)(clock_ns(CLOCK_MONOTONIC) - sh->start_ns) / 1e9 >= sh->seconds)
 			break;
-		int kl = snprintf(key, sizeof(key), "%s%" PRIu64, sh->prefix, i);
+		int kl = snprintf(key, sizeof(key), "%s%" PRIu64, sh->prefix, sh->keys ? i % sh->keys : i);
 		int vl = snprintf(val, sizeof(val), "v%" PRIu64, i);
 		uint64_t sent_ns = clock_ns(CLOCK_REALTIME);
 		int r = kbp_client_put(c, key, (size_t)kl, val, (size_t)vl, &res);
@@ -118,20 +125,35 @@ static void *write_worker(void *arg)
 	return NULL;
 }
 
-static int check_one(struct kbp_client *c, const char *prefix, uint64_t i)
+/* With --keys: the value names write j of the same key, no older than write i. */
+static bool value_at_least(const struct kbp_client_result *res, uint64_t i, uint64_t keys)
+{
+	char buf[32];
+	if (res->val_len < 2 || res->val_len >= sizeof(buf) || res->val[0] != 'v')
+		return false;
+	memcpy(buf, res->val + 1, res->val_len - 1u);
+	buf[res->val_len - 1] = '\0';
+	char *end;
+	uint64_t j = strtoull(buf, &end, 10);
+	return *end == '\0' && j % keys == i % keys && j >= i;
+}
+
+static int check_one(struct kbp_client *c, const char *prefix, uint64_t i, uint64_t keys)
 {
 	char key[80], val[80];
 	struct kbp_client_result res;
-	int kl = snprintf(key, sizeof(key), "%s%" PRIu64, prefix, i);
+	int kl = snprintf(key, sizeof(key), "%s%" PRIu64, prefix, keys ? i % keys : i);
 	int vl = snprintf(val, sizeof(val), "v%" PRIu64, i);
 	int r = kbp_client_get(c, key, (size_t)kl, &res);
 	if (r < 0) {
 		fprintf(stderr, "cluster_load: get %s: %s\n", key, kbp_client_error(c));
 		return -1;
 	}
+	if (keys && res.status == KBP_ST_OK && value_at_least(&res, i, keys))
+		return 0;
 	if (res.status != KBP_ST_OK || res.val_len != (uint16_t)vl || memcmp(res.val, val, (size_t)vl)) {
-		fprintf(stderr, "cluster_load: get %s: %s, %u bytes (want '%s')\n", key,
-			kbp_status_name(res.status), res.val_len, val);
+		fprintf(stderr, "cluster_load: get %s: %s from node %u, '%.*s' (want '%s')\n", key,
+			kbp_status_name(res.status), res.node, (int)res.val_len, (const char *)res.val, val);
 		return -1;
 	}
 	return 0;
@@ -146,7 +168,7 @@ static void *verify_worker(void *arg)
 	if (c == NULL)
 		return NULL;
 	for (uint64_t k = w->t; !stop && k < sh->count; k += sh->clients) {
-		int r = check_one(c, sh->prefix, sh->list ? sh->list[k] : k);
+		int r = check_one(c, sh->prefix, sh->list ? sh->list[k] : k, sh->keys);
 		pthread_mutex_lock(&sh->lock);
 		sh->checked++;
 		if (r != 0)
@@ -194,6 +216,26 @@ static int do_write(struct shared *sh, const char *acked_path)
 	return sh->ok > 0 && !sh->setup_failed ? 0 : 1;
 }
 
+/* --keys: keep only the last acknowledged write of each key. */
+static void last_per_key(struct shared *sh)
+{
+	uint64_t *last = malloc(sh->keys * sizeof(*last));
+	if (last == NULL)
+		return;
+	for (uint64_t k = 0; k < sh->keys; k++)
+		last[k] = UINT64_MAX;
+	for (uint64_t n = 0; n < sh->count; n++) {
+		uint64_t i = sh->list[n], k = i % sh->keys;
+		if (last[k] == UINT64_MAX || i > last[k])
+			last[k] = i;
+	}
+	sh->count = 0;
+	for (uint64_t k = 0; k < sh->keys; k++)
+		if (last[k] != UINT64_MAX)
+			sh->list[sh->count++] = last[k];
+	free(last);
+}
+
 static int do_verify(struct shared *sh, const char *acked_path)
 {
 	if (acked_path) {
@@ -218,6 +260,8 @@ static int do_verify(struct shared *sh, const char *acked_path)
 		fclose(f);
 		if (sh->list == NULL)
 			return 1;
+		if (sh->keys)
+			last_per_key(sh);
 	}
 	run_workers(sh, verify_worker);
 	free(sh->list);
@@ -235,10 +279,11 @@ int main(int argc, char **argv)
 		{ "acked", required_argument, NULL, 'a' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "clients", required_argument, NULL, 'C' },
+		{ "keys", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *prefix = "k", *acked = NULL;
-	uint64_t count = 0;
+	uint64_t count = 0, keys = 0;
 	double seconds = 0;
 	unsigned clients = 1;
 	struct kbp_client_opts opts;
@@ -248,7 +293,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: cluster_load write|verify --config F [--prefix P] [--count N] "
-				"[--seconds S] [--acked FILE] [--clients C] [--timeout-ms MS]\n");
+				"[--seconds S] [--acked FILE] [--clients C] [--timeout-ms MS] [--keys K]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -263,6 +308,7 @@ int main(int argc, char **argv)
 		case 'a': acked = optarg; break;
 		case 't': opts.timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'C': clients = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'k': keys = strtoull(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}
@@ -274,12 +320,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cluster_load: --clients must be 1..256\n");
 		return 2;
 	}
+	if (keys % clients) {
+		fprintf(stderr, "cluster_load: --keys must be a multiple of --clients (one writer per key)\n");
+		return 2;
+	}
+	/* The cluster's network namespace, before any thread or socket exists. */
+	static struct kbp_cluster_config cfg;
+	char err[KBP_CONFIG_ERR_MAX];
+	if (kbp_config_load(config, &cfg, err, sizeof(err)) != 0 ||
+	    kbp_netns_enter(cfg.netns, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cluster_load: %s\n", err);
+		return 1;
+	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
 	struct shared sh = {
-		.config = config, .opts = &opts, .prefix = prefix, .count = count,
+		.config = config, .opts = &opts, .prefix = prefix, .count = count, .keys = keys,
 		.seconds = seconds, .clients = clients,
 	};
 	pthread_mutex_init(&sh.lock, NULL);
