@@ -53,7 +53,7 @@ CLUSTER_TEST(test_restored_node_keeps_promise_and_applies_chosen)
 	assert_int_equal(m->m.aux, B(9, 1));
 	uint8_t buf[256];
 	struct kbp_cmd put = h_put(20, 1, "x", "y");
-	struct kbp_msg a = h_mk(KBP_MSG_ACCEPT, 2, 0, B(9, 0), 5);
+	struct kbp_msg a = h_mk(KBP_MSG_ACCEPT, 2, 0, B(8, 2), 5);
 	a.count = 1;
 	a.len = h_encode(buf, sizeof(buf), &put);
 	a.payload = buf;
@@ -144,29 +144,30 @@ CLUSTER_TEST(test_restore_snapshot_then_accepts)
 CLUSTER_TEST(test_crash_restart_from_disk_rejoins)
 {
 	CLUSTER_START();
-	CLUSTER_ELECT(0);
+	CLUSTER_ELECT(2);
 	for (uint64_t s = 1; s <= 3; s++) {
 		struct kbp_cmd put = h_put(1, s, "k", "v");
-		cluster_submit(c, 0, &put);
+		cluster_submit(c, 2, &put);
 		assert_true(cluster_run_until_reply(c, 1, s, 50 * MS));
 	}
 	CLUSTER_RUN(5 * MS);
 	uint64_t promised = CLUSTER_STATUS(1).promised;
+	assert_int_equal(promised, B(1, 2));
 
 	cluster_restart(c, 1, false);
 	assert_int_equal(CLUSTER_STATUS(1).promised, promised);
 	assert_true(CLUSTER_STATUS(1).applied >= 2);
 	/* The restarted acceptor still refuses what it refused before the crash. */
-	struct kbp_msg p = h_mk(KBP_MSG_PREPARE, 2, 1, promised - 1, 0);
+	struct kbp_msg p = h_mk(KBP_MSG_PREPARE, 0, 1, B(1, 0), 0);
 	cluster_inject(c, &p);
-	assert_non_null(cluster_find(c, KBP_MSG_NACK, 1, 2));
-	cluster_take(c, KBP_MSG_NACK, 1, 2, NULL);
+	assert_non_null(cluster_find(c, KBP_MSG_NACK, 1, 0));
+	cluster_take(c, KBP_MSG_NACK, 1, 0, NULL);
 
 	struct kbp_cmd put = h_put(1, 4, "k", "w");
-	cluster_submit(c, 0, &put);
+	cluster_submit(c, 2, &put);
 	assert_true(cluster_run_until_reply(c, 1, 4, 50 * MS));
 	CLUSTER_RUN(5 * MS);
-	assert_int_equal(CLUSTER_STATUS(1).applied, CLUSTER_STATUS(0).applied);
+	assert_int_equal(CLUSTER_STATUS(1).applied, CLUSTER_STATUS(2).applied);
 	assert_int_equal(CLUSTER_STATUS(1).commit, 4);
 }
 
