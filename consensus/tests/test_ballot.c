@@ -13,24 +13,6 @@
 /* A ballot no node can make: in the reserved last round (kbp_ballot_make asserts). */
 #define B_MAX(node) ((KBP_BALLOT_ROUND_MAX << KBP_BALLOT_NODE_BITS) | (node))
 
-/* Every slot applied by more than one node was applied with the same batch. */
-static void assert_agreement(const struct cluster *c)
-{
-	for (unsigned a = 0; a < c->n; a++) {
-		for (size_t k = 0; k < c->nodes[a].n_applied; k++) {
-			const struct h_apply *x = &c->nodes[a].applied[k];
-			for (unsigned b = a + 1; b < c->n; b++) {
-				const struct h_apply *y = h_applied_slot(&c->nodes[b], x->slot);
-				if (!y)
-					continue;
-				if (x->len != y->len || memcmp(x->batch, y->batch, x->len) != 0)
-					fail_msg("agreement: nodes %u and %u applied different values at slot %llu", a, b,
-						 (unsigned long long)x->slot);
-			}
-		}
-	}
-}
-
 /* Runs the cluster for `ns` in 100 us steps, failing if any node's promise goes down. */
 static void run_watching_promises(struct cluster *c, uint64_t ns)
 {
@@ -100,7 +82,7 @@ static void max_ballot_then_partitions(struct cluster *c, const struct kbp_msg *
 	run_watching_promises(c, 20 * MS);
 	cluster_heal(c);
 	run_watching_promises(c, 60 * MS);
-	assert_agreement(c);
+	cluster_assert_agreement(c);
 }
 
 CLUSTER_TEST(test_max_round_prepare_cannot_wrap_ballots)
