@@ -250,6 +250,52 @@ CLUSTER_TEST(test_rebuild_interrupted_by_a_crash_resumes)
 	cluster_assert_agreement(c);
 }
 
+/*
+ * The operator's whole procedure (tests/cluster/rebuild.sh in the harness), leases on:
+ * after the rebuild, the old leader dies and the rebuilt node is part of the majority
+ * that must still answer every acknowledged write.
+ */
+CLUSTER_TEST(test_rebuilt_node_carries_the_majority)
+{
+	char key[16], val[16];
+	c->cfg.leases = true;
+	c->cfg.lease_ns = 15 * MS;
+	c->cfg.kv_keys_max = 1024;
+	c->cfg.election_timeout_ns = 20 * MS;
+	c->cfg.heartbeat_ns = 1 * MS;
+	CLUSTER_START();
+	CLUSTER_ELECT(0);
+	for (unsigned k = 0; k < 300; k++) {
+		snprintf(key, sizeof(key), "k%u", k);
+		snprintf(val, sizeof(val), "v%u", k);
+		put_and_wait(c, 0, k % 7 + 1, k / 7 + 1, key, val);
+	}
+	cluster_wipe(c, 1);
+	CLUSTER_STOP(2);
+	cluster_restart_rebuild(c, 1);
+	CLUSTER_RUN(50 * MS);
+	assert_int_equal(CLUSTER_STATUS(1).rebuild, KBP_REBUILD_QUERY);
+	cluster_restart_rebuild(c, 1);                /* killed while rebuilding */
+	cluster_restart(c, 2, true);
+	CLUSTER_RUN(200 * MS);
+	assert_int_equal(CLUSTER_STATUS(1).rebuild, KBP_REBUILD_NONE);
+	int l = cluster_leader(c);
+	assert_true(l >= 0);
+	CLUSTER_STOP((unsigned)l);
+	CLUSTER_RUN(200 * MS);
+	l = cluster_leader(c);
+	assert_true(l >= 0);
+	for (unsigned k = 0; k < 300; k++) {
+		snprintf(key, sizeof(key), "k%u", k);
+		snprintf(val, sizeof(val), "v%u", k);
+		struct kbp_cmd get = h_get(100, k + 1, key);
+		cluster_submit(c, (unsigned)l, &get);
+		assert_true(cluster_run_until_reply(c, 100, k + 1, 100 * MS));
+		assert_value(cluster_reply(c, 100, k + 1), val);
+	}
+	cluster_assert_agreement(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +303,7 @@ int main(void)
 		CLUSTER_TEST_ENTRY(test_rebuild_does_not_forget_an_acceptance),
 		CLUSTER_TEST_ENTRY(test_rebuild_does_not_forget_a_promise),
 		CLUSTER_TEST_ENTRY(test_rebuild_interrupted_by_a_crash_resumes),
+		CLUSTER_TEST_ENTRY(test_rebuilt_node_carries_the_majority),
 	};
 	return cmocka_run_group_tests_name("rebuild", tests, NULL, NULL);
 }

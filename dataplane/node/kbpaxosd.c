@@ -295,6 +295,7 @@ int main(int argc, char **argv)
 	if (kbp_ports_init(&d) < 0)
 		goto out;
 	t_ports = mono_ms();
+	kbp_publish(&d, kbp_now_ns(&d));     /* telemetry never shows a state before recovery */
 	kbp_telemetry_register(&d);
 	prefault_memory(d.node);
 	if (kbp_links_thread_start(&d) < 0)
