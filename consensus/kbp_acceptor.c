@@ -38,9 +38,21 @@ bool kbp_acceptor_may_promise(const struct kbp_node *n, unsigned from)
 	return true;
 }
 
+/*
+ * Every write of `promised` goes through here: a promise only ever grows ("Paxos Made
+ * Simple" §2.2: an acceptor never accepts below what it promised, so forgetting a
+ * higher promise could un-choose a value), and never reaches the reserved last round.
+ */
+void kbp_acceptor_raise_promise(struct kbp_node *n, uint64_t ballot)
+{
+	assert(ballot >= n->promised);
+	assert(kbp_ballot_usable(ballot));
+	n->promised = ballot;
+}
+
 void kbp_acceptor_promise_self(struct kbp_node *n, uint64_t ballot)
 {
-	n->promised = ballot;
+	kbp_acceptor_raise_promise(n, ballot);
 	n->promise_pid = kbp_persist_add(n, KBP_PERSIST_PROMISE, ballot, 0, 0, NULL, 0);
 }
 
@@ -48,6 +60,12 @@ void kbp_acceptor_on_prepare(struct kbp_node *n, const struct kbp_msg *m)
 {
 	uint64_t b = m->ballot;
 
+	if (b == 0) {
+		kbp_nack(n, m);          /* a promise query (kbp_rebuild.c): "what have you promised?" */
+		return;
+	}
+	if (n->rebuilding)
+		return;                  /* a non-voting learner promises nothing */
 	if (!kbp_acceptor_may_promise(n, m->from) || (b < n->promised && !forget_promise(n))) {
 		kbp_nack(n, m);
 		return;
@@ -79,7 +97,7 @@ void kbp_acceptor_on_prepare(struct kbp_node *n, const struct kbp_msg *m)
  */
 static void lease_grant(struct kbp_node *n, const struct kbp_msg *m)
 {
-	if (!n->cfg.leases || !(m->flags & KBP_MF_LEASE_REQ))
+	if (!n->cfg.leases || !(m->flags & KBP_MF_LEASE_REQ) || n->rebuilding)
 		return;
 	struct kbp_msg *r = kbp_out_msg(n, KBP_MSG_COMMIT_ACK, m->from);
 	if (!r)
@@ -114,6 +132,10 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m)
 		.slot = m->slot,
 	};
 
+	if (n->rebuilding) {
+		kbp_rebuild_on_leader(n, m);     /* learns from it, votes nothing */
+		return;
+	}
 	if (!forget_promise(n)) {
 		if (b < n->promised || (b > n->promised && !kbp_acceptor_may_promise(n, m->from))) {
 			kbp_nack(n, m);
@@ -134,6 +156,11 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m)
 		return;
 	}
 	if (e->chosen) {
+		/* A leader re-proposes a chosen slot only with the chosen value; never vouch for another. */
+		if (!kbp_entry_same(e, m->count, m->payload, m->len)) {
+			kbp_learner_conflict(n, m->slot, m->from);
+			return;
+		}
 		lease_grant(n, m);
 		kbp_hold(n, &reply, 0);
 	} else if (e->has_value && e->ballot == b) {
@@ -144,8 +171,8 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m)
 			n->stats.msgs_stale++;
 			return;
 		}
-		if (b > n->promised)
-			n->promised = b;   /* accepting b promises b; the accept record makes it durable */
+		if (b > n->promised)       /* accepting b promises b; the accept record makes it durable */
+			kbp_acceptor_raise_promise(n, b);
 		kbp_entry_set_value(n, e, m->count, m->payload, m->len);
 		e->ballot = b;
 		e->recorded = true;
@@ -160,6 +187,10 @@ void kbp_acceptor_on_commit(struct kbp_node *n, const struct kbp_msg *m)
 {
 	uint64_t b = m->ballot;
 
+	if (n->rebuilding) {
+		kbp_rebuild_on_leader(n, m);
+		return;
+	}
 	if (b < n->promised || (b > n->promised && !kbp_acceptor_may_promise(n, m->from))) {
 		kbp_nack(n, m);
 		return;

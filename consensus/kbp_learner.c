@@ -115,11 +115,38 @@ void kbp_learner_on_catchup_req(struct kbp_node *n, const struct kbp_msg *m)
 	st->end = m->type == KBP_MSG_SNAP_REQ ? 1 : m->aux;
 }
 
+/*
+ * A peer's value contradicts one we hold as chosen.  Paxos allows one chosen value per
+ * slot, so one of us is broken or the message is forged: keep ours, never overwrite,
+ * and let the host see it (status.conflict_slot, logged by the daemon).
+ */
+void kbp_learner_conflict(struct kbp_node *n, uint64_t slot, unsigned from)
+{
+	n->stats.chosen_conflicts++;
+	n->conflict_slot = slot;
+	n->conflict_from = (uint8_t)from;
+}
+
+/*
+ * A slot the sender says is chosen.  We asked only for slots below the highest commit
+ * index we had heard (catchup_request), and the sender's own commit index must cover
+ * it: anything else is a claim nobody backed, and it would mark a slot chosen that no
+ * leader has even proposed yet (issue 12's forged CATCHUP).
+ */
 void kbp_learner_on_catchup(struct kbp_node *n, const struct kbp_msg *m)
 {
-	struct kbp_entry *e = kbp_log_ensure(n, m->slot);
-	if (!e || e->chosen)
+	if (m->slot >= n->known_commit || m->slot >= m->commit) {
+		n->stats.catchups_refused++;
 		return;
+	}
+	struct kbp_entry *e = kbp_log_ensure(n, m->slot);
+	if (!e)
+		return;
+	if (e->chosen) {
+		if (!kbp_entry_same(e, m->count, m->payload, m->len))
+			kbp_learner_conflict(n, m->slot, m->from);
+		return;
+	}
 	if (!kbp_persist_room(n, 1)) {
 		n->stats.msgs_stale++;
 		return;
@@ -141,6 +168,10 @@ void kbp_learner_on_snapshot(struct kbp_node *n, const struct kbp_msg *m)
 	n->snap_in_last_ns = n->now;
 	if (total > n->snap_bytes_max || off > total || m->len > total - off) {
 		n->stats.msgs_bad++;
+		return;
+	}
+	if (m->slot > m->commit) {
+		n->stats.catchups_refused++;     /* covers slots its sender does not know are chosen */
 		return;
 	}
 	if (m->slot <= n->applied)

@@ -5,12 +5,12 @@
  * bytes of framing.  Field use per type:
  *
  *   type         ballot         slot              commit   aux                 payload
- *   PREPARE      proposer's     first undecided   sender's -                   -
+ *   PREPARE      proposer's     first undecided   sender's -                   -     (ballot 0: promise query)
  *   PROMISE      promised       chunk first slot  sender's chunk end (excl.)   promise entries (count)
- *   NACK         rejected one   slot or 0         sender's promised ballot     -
- *   ACCEPT       leader's       slot              leader's -                   batch of commands (count)
+ *   NACK         rejected one   slot or 0         sender's promised ballot     -     (ballot 0: query answer)
+ *   ACCEPT       leader's       slot              leader's term start          batch of commands (count)
  *   ACCEPTED     accepted       slot              sender's -                   -
- *   COMMIT       leader's       -                 leader's -                   -     (heartbeat)
+ *   COMMIT       leader's       -                 leader's term start          -     (heartbeat)
  *   COMMIT_ACK   leader's       -                 sender's -                   -
  *   CATCHUP_REQ  -              first wanted      sender's last wanted (excl.) -
  *   CATCHUP      ballot chosen  slot              sender's -                   batch of commands (count)
@@ -19,6 +19,7 @@
  *   CLIENT_REQ   -              -                 -        -                   commands (count)
  *   CLIENT_REP   -              -                 -        -                   replies (count)
  *
+ * Which node each ballot must name, and the promise query: docs/PROTOCOL.md "Ballot rules".
  * PROMISE flag KBP_MF_LAST marks the final chunk: the sender's promise covers every slot
  * from the PREPARE's first slot on.  Lease flags ride on ACCEPT/COMMIT (request, with
  * lease_stamp = the leader's send time) and ACCEPTED/COMMIT_ACK (grant, echoing it).

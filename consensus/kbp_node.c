@@ -210,6 +210,7 @@ struct kbp_entry *kbp_log_ensure(struct kbp_node *n, uint64_t slot)
 void kbp_entry_set_value(struct kbp_node *n, struct kbp_entry *e, uint32_t count,
 			 const uint8_t *value, uint32_t len)
 {
+	assert(!e->chosen);              /* a chosen slot's value never changes */
 	assert(len <= n->cfg.batch_bytes_max);
 	if (value != e->value && len)
 		memcpy(e->value, value, len);
@@ -218,6 +219,11 @@ void kbp_entry_set_value(struct kbp_node *n, struct kbp_entry *e, uint32_t count
 	e->has_value = true;
 	if (e->slot + 1 > n->log_top)
 		n->log_top = e->slot + 1;
+}
+
+bool kbp_entry_same(const struct kbp_entry *e, uint32_t count, const uint8_t *value, uint32_t len)
+{
+	return e->has_value && e->count == count && e->len == len && (len == 0 || memcmp(e->value, value, len) == 0);
 }
 
 /* ---- outputs -------------------------------------------------------------------------- */
@@ -348,16 +354,20 @@ int kbp_node_restore_snapshot(struct kbp_node *n, const uint8_t *buf, uint32_t l
 	return 0;
 }
 
-void kbp_node_restore_promise(struct kbp_node *n, uint64_t ballot)
+int kbp_node_restore_promise(struct kbp_node *n, uint64_t ballot)
 {
+	if (!kbp_ballot_usable(ballot))
+		return -KBP_EMALFORMED;  /* no node ever promises the reserved last round */
 	if (ballot > n->promised)
-		n->promised = ballot;
+		kbp_acceptor_raise_promise(n, ballot);
+	return 0;
 }
 
 int kbp_node_restore_accept(struct kbp_node *n, uint64_t slot, uint64_t ballot, uint32_t count,
 			    const uint8_t *value, uint32_t len)
 {
-	if (len > n->cfg.batch_bytes_max || kbp_batch_validate(value, len, count) < 0)
+	if (len > n->cfg.batch_bytes_max || kbp_batch_validate(value, len, count) < 0 ||
+	    (ballot != KBP_BALLOT_CHOSEN && !kbp_ballot_usable(ballot)))
 		return -KBP_EMALFORMED;
 	if (slot < n->log_base)
 		return 0;                /* covered by the snapshot */
@@ -377,7 +387,7 @@ int kbp_node_restore_accept(struct kbp_node *n, uint64_t slot, uint64_t ballot, 
 	} else {
 		e->ballot = ballot;
 		if (ballot > n->promised)    /* accepting b implied promising b */
-			n->promised = ballot;
+			kbp_acceptor_raise_promise(n, ballot);
 	}
 	return 0;
 }
@@ -417,6 +427,52 @@ static int node_on_client_req(struct kbp_node *n, const struct kbp_msg *m)
 	return 0;
 }
 
+/*
+ * Ballots checked before anything reads the message (docs/PROTOCOL.md "Ballot rules").
+ * PREPARE, ACCEPT and COMMIT carry the sender's own ballot; PROMISE, ACCEPTED, NACK and
+ * COMMIT_ACK echo ours.  One naming another node can only be forged: the sender id is
+ * checked against the frame's source at the boundary, and ballots are unique per node.
+ * A ballot in round 0 or in the reserved last round was never created by anyone.  Ballot 0 in a
+ * PREPARE or NACK is the promise query and its answer (kbp_rebuild.c).  The ballots of
+ * other types are not trusted for anything and do not feed max_round_seen.
+ */
+static bool ballot_check(struct kbp_node *n, const struct kbp_msg *m)
+{
+	unsigned owner;
+	switch (m->type) {
+	case KBP_MSG_PREPARE:
+	case KBP_MSG_ACCEPT:
+	case KBP_MSG_COMMIT:
+		owner = m->from;
+		break;
+	case KBP_MSG_NACK:
+		if (!kbp_ballot_usable(m->aux))
+			goto refused;
+		/* fall through */
+	case KBP_MSG_PROMISE:
+	case KBP_MSG_ACCEPTED:
+	case KBP_MSG_COMMIT_ACK:
+		owner = n->cfg.self;
+		break;
+	default:
+		return true;
+	}
+	if (m->ballot == 0 && (m->type == KBP_MSG_PREPARE || m->type == KBP_MSG_NACK))
+		return true;
+	if (kbp_ballot_round(m->ballot) == 0 || !kbp_ballot_usable(m->ballot))
+		goto refused;            /* rounds start at 1 and end before the reserved one */
+	if (kbp_ballot_node(m->ballot) != owner) {
+		n->stats.ballots_forged++;
+		return false;
+	}
+	if (owner == m->from)
+		kbp_proposer_note_ballot(n, m->ballot);
+	return true;
+refused:
+	n->stats.ballots_refused++;
+	return false;
+}
+
 int kbp_node_recv(struct kbp_node *n, const struct kbp_msg *m, uint64_t now_ns)
 {
 	out_reset_if_flushed(n);
@@ -431,7 +487,8 @@ int kbp_node_recv(struct kbp_node *n, const struct kbp_msg *m, uint64_t now_ns)
 		n->stats.msgs_bad++;
 		return -KBP_EINVAL;
 	}
-	kbp_proposer_note_ballot(n, m->ballot);
+	if (!ballot_check(n, m))
+		return -KBP_EINVAL;
 	switch (m->type) {
 	case KBP_MSG_PREPARE:
 		kbp_acceptor_on_prepare(n, m);
@@ -529,6 +586,7 @@ void kbp_node_flush(struct kbp_node *n, uint64_t now_ns, struct kbp_update *out)
 	n->now = now_ns;
 	n->more_work = false;
 	kbp_acceptor_release_held(n);
+	kbp_rebuild_flush(n);
 	kbp_proposer_flush(n);
 	kbp_learner_commit_advance(n);
 	kbp_learner_apply(n);
@@ -595,5 +653,11 @@ void kbp_node_get_status(const struct kbp_node *n, struct kbp_node_status *st)
 	st->persist_issued = n->persist_next_id - 1;
 	st->persist_durable = n->durable_id;
 	st->queue_bytes = n->q_tail - n->q_head;
+	st->conflict_slot = n->conflict_slot;
+	st->conflict_from = n->conflict_from;
+	st->rebuild = (uint8_t)kbp_rebuild_stage(n);
+	st->rebuild_floor = n->rb_floor;
+	st->rebuild_ballot = n->rb_ballot;
+	st->rebuild_target = n->rb_target;
 	st->stats = n->stats;
 }

@@ -30,6 +30,7 @@ struct kbp_node;
 #define KBP_BREAK_FORGET_PROMISE 0x2u         /* acceptor ignores its promised ballot */
 #define KBP_BREAK_LEASE_FROM_GRANT 0x4u       /* leader counts its lease from the grant's arrival */
 #define KBP_BREAK_SESSION_REEXECUTE 0x80u     /* a write from an evicted session runs again */
+#define KBP_BREAK_REBUILD_VOTES_EARLY 0x8u    /* a rebuilding node votes at once, as a blank acceptor */
 
 struct kbp_node_config {
 	unsigned self;               /* this node's id, < nodes */
@@ -95,6 +96,11 @@ struct kbp_node_stats {
 	uint64_t elections, leader_changes, retransmits, catchups, snapshots_sent, snapshots_installed;
 	uint64_t lease_reads, reads_via_log;
 	uint64_t lease_lapses;               /* leader stepped down: its lease ran out unrenewed */
+	uint64_t ballots_refused;            /* dropped: a ballot in round 0 or the reserved last round */
+	uint64_t ballots_forged;             /* dropped: a ballot naming another node than it must */
+	uint64_t ballots_exhausted;          /* elections not run: the last usable round is reached */
+	uint64_t chosen_conflicts;           /* a peer's value contradicted a slot we hold as chosen */
+	uint64_t catchups_refused;           /* CATCHUP for a slot nobody said was chosen */
 };
 
 struct kbp_node_status {
@@ -109,8 +115,24 @@ struct kbp_node_status {
 	uint64_t lease_until_ns;     /* leader: lease valid before this (0: none) */
 	uint64_t persist_issued, persist_durable;
 	uint32_t queue_bytes;        /* client bytes waiting for a slot */
+	uint64_t conflict_slot;      /* the latest stats.chosen_conflicts: slot and peer */
+	uint8_t conflict_from;
+	uint8_t rebuild;             /* enum kbp_rebuild_stage; KBP_REBUILD_NONE once voting */
+	uint64_t rebuild_floor;      /* highest promise the peers reported */
+	uint64_t rebuild_ballot;     /* the leader (ballot above the floor) whose term it waits for */
+	uint64_t rebuild_target;     /* votes once commit reaches this (that leader's term start) */
 	struct kbp_node_stats stats;
 };
+
+/* Where a node started with kbp_node_start_rebuild() stands (kbp_rebuild.c). */
+enum kbp_rebuild_stage {
+	KBP_REBUILD_NONE = 0,        /* a voting acceptor */
+	KBP_REBUILD_QUERY = 1,       /* asking every peer what it has promised */
+	KBP_REBUILD_LEADER = 2,      /* waiting for a leader elected above every reported promise */
+	KBP_REBUILD_CATCHUP = 3,     /* learning every slot below that leader's term start */
+	KBP_REBUILD_CLOSING = 4,     /* its closing promise is being written; then it votes */
+};
+const char *kbp_rebuild_stage_name(unsigned stage);
 
 /* Allocates every buffer the node will ever use. NULL on bad config or no memory. */
 struct kbp_node *kbp_node_new(const struct kbp_node_config *cfg);
@@ -128,7 +150,7 @@ void kbp_node_prefault(struct kbp_node *n);
  * snapshot (if any) comes first; accepts below its slot are ignored.
  */
 int kbp_node_restore_snapshot(struct kbp_node *n, const uint8_t *buf, uint32_t len);
-void kbp_node_restore_promise(struct kbp_node *n, uint64_t ballot);
+int kbp_node_restore_promise(struct kbp_node *n, uint64_t ballot);
 int kbp_node_restore_accept(struct kbp_node *n, uint64_t slot, uint64_t ballot,
 			    uint32_t count, const uint8_t *value, uint32_t len);
 void kbp_node_restore_commit(struct kbp_node *n, uint64_t commit);
@@ -138,6 +160,16 @@ void kbp_node_restore_commit(struct kbp_node *n, uint64_t commit);
  * reads until a full lease period has passed.
  */
 void kbp_node_start(struct kbp_node *n, uint64_t now_ns, bool restarted);
+/*
+ * Instead of kbp_node_start(), for a node whose durable state was lost (or is being
+ * rebuilt since a loss, which the host remembers across crashes): it starts as a
+ * non-voting learner ("Paxos Made Live" §5.1) that sends no PROMISE, no ACCEPTED and
+ * grants no lease until the rule in kbp_rebuild.c is met; status.rebuild says where it
+ * stands.  The host may forget that the node is rebuilding only once status.rebuild is
+ * KBP_REBUILD_NONE (every record it needed is then durable).  -KBP_EINVAL below 3 nodes:
+ * the others must form a majority without it.
+ */
+int kbp_node_start_rebuild(struct kbp_node *n, uint64_t now_ns);
 
 /* Events.  Payload bytes are copied as needed; the caller may reuse them on return. */
 int kbp_node_recv(struct kbp_node *n, const struct kbp_msg *m, uint64_t now_ns);

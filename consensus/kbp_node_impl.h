@@ -57,6 +57,7 @@ struct kbp_node {
 	uint64_t election_deadline;
 	uint64_t last_heard;
 	uint64_t prepare_sent_ns;
+	bool prepare_out;                /* candidate: PREPAREs sent (only once our promise is durable) */
 	uint8_t promise_done;            /* candidate: nodes whose promise is complete */
 	uint64_t cover_next[KBP_NODES_MAX];
 	uint64_t recover_top;            /* candidate: one past the highest slot reported */
@@ -126,11 +127,26 @@ struct kbp_node {
 	kbp_apply_fn observer;
 	void *observer_arg;
 	uint64_t snap_in_last_ns;
+	uint64_t conflict_slot;          /* latest chosen-value conflict, for the host's log */
+	uint8_t conflict_from;
+
+	/* rebuild after a lost disk (kbp_rebuild.c) */
+	bool rebuilding;                 /* non-voting learner */
+	uint8_t rb_answered;             /* peers whose promise-query answer arrived */
+	uint64_t rb_floor;               /* highest promise they reported */
+	uint64_t rb_ballot;              /* leader ballot above rb_floor whose term we wait for */
+	uint64_t rb_target;              /* that leader's term start */
+	uint64_t rb_query_at;            /* next promise-query retransmission */
+	uint64_t rb_close_pid;           /* the closing promise record (0: not yet written) */
 
 	struct kbp_node_stats stats;
 };
 
 #define KBP_BIT(i) ((uint8_t)(1u << (i)))
+/* Node sets (acks, promise_done, rebuild answers) are uint8_t bitmasks over node ids. */
+_Static_assert(KBP_NODES_MAX <= 8, "a node set must fit a uint8_t bitmask");
+_Static_assert(KBP_NODES_MAX < KBP_NODE_CLIENT && KBP_NODES_MAX < KBP_LEADER_UNKNOWN,
+	       "node ids must differ from the client and unknown-leader markers");
 
 static inline unsigned kbp_popcount8(uint8_t v) { return (unsigned)__builtin_popcount(v); }
 
@@ -140,6 +156,7 @@ struct kbp_entry *kbp_log_get(struct kbp_node *n, uint64_t slot);
 struct kbp_entry *kbp_log_ensure(struct kbp_node *n, uint64_t slot);
 void kbp_entry_set_value(struct kbp_node *n, struct kbp_entry *e, uint32_t count,
 			 const uint8_t *value, uint32_t len);
+bool kbp_entry_same(const struct kbp_entry *e, uint32_t count, const uint8_t *value, uint32_t len);
 struct kbp_msg *kbp_out_msg(struct kbp_node *n, uint8_t type, unsigned to);
 bool kbp_out_room(const struct kbp_node *n, uint32_t msgs);
 uint64_t kbp_persist_add(struct kbp_node *n, uint8_t type, uint64_t ballot, uint64_t slot,
@@ -156,6 +173,7 @@ void kbp_acceptor_on_accept(struct kbp_node *n, const struct kbp_msg *m);
 void kbp_acceptor_on_commit(struct kbp_node *n, const struct kbp_msg *m);
 bool kbp_acceptor_may_promise(const struct kbp_node *n, unsigned from);
 void kbp_acceptor_promise_self(struct kbp_node *n, uint64_t ballot);
+void kbp_acceptor_raise_promise(struct kbp_node *n, uint64_t ballot);
 void kbp_acceptor_release_held(struct kbp_node *n);
 void kbp_acceptor_stream_promises(struct kbp_node *n);
 void kbp_nack(struct kbp_node *n, const struct kbp_msg *m);
@@ -181,5 +199,12 @@ void kbp_learner_on_catchup_req(struct kbp_node *n, const struct kbp_msg *m);
 void kbp_learner_on_catchup(struct kbp_node *n, const struct kbp_msg *m);
 void kbp_learner_on_snapshot(struct kbp_node *n, const struct kbp_msg *m);
 void kbp_learner_stream_catchup(struct kbp_node *n);
+void kbp_learner_conflict(struct kbp_node *n, uint64_t slot, unsigned from);
+
+/* kbp_rebuild.c */
+void kbp_rebuild_on_leader(struct kbp_node *n, const struct kbp_msg *m);
+void kbp_rebuild_on_answer(struct kbp_node *n, const struct kbp_msg *m);
+void kbp_rebuild_flush(struct kbp_node *n);
+unsigned kbp_rebuild_stage(const struct kbp_node *n);
 
 #endif

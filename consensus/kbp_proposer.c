@@ -11,7 +11,7 @@
 
 void kbp_proposer_note_ballot(struct kbp_node *n, uint64_t ballot)
 {
-	if (ballot != KBP_BALLOT_CHOSEN && kbp_ballot_round(ballot) > n->max_round_seen)
+	if (kbp_ballot_usable(ballot) && kbp_ballot_round(ballot) > n->max_round_seen)
 		n->max_round_seen = kbp_ballot_round(ballot);
 }
 
@@ -57,9 +57,18 @@ void kbp_proposer_step_down(struct kbp_node *n, uint64_t seen_ballot)
 void kbp_proposer_start_election(struct kbp_node *n)
 {
 	unsigned self = n->cfg.self;
+	uint64_t round = n->max_round_seen;
+	if (kbp_ballot_round(n->promised) > round)
+		round = kbp_ballot_round(n->promised);
+	uint64_t ballot = kbp_ballot_next(round, self);
 
-	if (!kbp_acceptor_may_promise(n, self) || !kbp_persist_room(n, 1) ||
-	    !kbp_out_room(n, n->cfg.nodes)) {
+	if (n->rebuilding || !ballot) {
+		if (!ballot)
+			n->stats.ballots_exhausted++;    /* saturated: no ballot above round exists */
+		kbp_election_timer_reset(n);             /* a non-voting learner never runs */
+		return;
+	}
+	if (!kbp_acceptor_may_promise(n, self) || !kbp_persist_room(n, 1)) {
 		/* A lease we granted (or may have granted before a restart) still binds us. */
 		uint64_t until = n->restart_block_until > n->lease_expire_ns ? n->restart_block_until
 									      : n->lease_expire_ns;
@@ -69,23 +78,20 @@ void kbp_proposer_start_election(struct kbp_node *n)
 	n->role = KBP_ROLE_CANDIDATE;
 	n->leader = KBP_LEADER_UNKNOWN;
 	n->stats.elections++;
-	uint64_t round = n->max_round_seen;
-	if (kbp_ballot_round(n->promised) > round)
-		round = kbp_ballot_round(n->promised);
-	n->ballot = kbp_ballot_make(round + 1, self);
-	n->max_round_seen = round + 1;
+	n->ballot = ballot;
+	n->max_round_seen = kbp_ballot_round(ballot);
 	kbp_acceptor_promise_self(n, n->ballot);
 	n->promise_done = 0;
 	for (unsigned p = 0; p < KBP_NODES_MAX; p++)
 		n->cover_next[p] = n->commit;
 	n->recover_top = n->commit;
-	for (unsigned p = 0; p < n->cfg.nodes; p++) {
-		if (p == self)
-			continue;
-		struct kbp_msg *m = kbp_out_msg(n, KBP_MSG_PREPARE, p);
-		m->ballot = n->ballot;
-		m->slot = n->commit;
-	}
+	/*
+	 * The PREPAREs leave from kbp_proposer_flush() once our own promise is durable: a
+	 * ballot that any peer has seen then survives our crash, so a restarted node never
+	 * issues the same ballot twice, and a rebuilding node's peers report promises that
+	 * cover every ballot anyone acted on (the argument in kbp_rebuild.c needs this).
+	 */
+	n->prepare_out = false;
 	n->prepare_sent_ns = n->now;
 	/* Randomized, exponentially growing backoff so duelling proposers drift apart. */
 	uint64_t span = n->cfg.election_timeout_ns << n->attempt;
@@ -95,7 +101,7 @@ void kbp_proposer_start_election(struct kbp_node *n)
 }
 
 /* Merge one reported (slot, ballot, value) into our log: highest ballot wins, chosen wins all. */
-static bool merge_entry(struct kbp_node *n, uint64_t slot, uint64_t ballot, uint32_t count,
+static bool merge_entry(struct kbp_node *n, unsigned from, uint64_t slot, uint64_t ballot, uint32_t count,
 			const uint8_t *value, uint32_t len)
 {
 	if (len > n->cfg.batch_bytes_max || kbp_batch_validate(value, len, count) < 0)
@@ -103,8 +109,11 @@ static bool merge_entry(struct kbp_node *n, uint64_t slot, uint64_t ballot, uint
 	struct kbp_entry *e = kbp_log_ensure(n, slot);
 	if (!e)
 		return slot < n->log_base;   /* below the ring: already applied here */
-	if (e->chosen)
+	if (e->chosen) {
+		if (ballot == KBP_BALLOT_CHOSEN && !kbp_entry_same(e, count, value, len))
+			kbp_learner_conflict(n, slot, from);
 		return true;
+	}
 	if (ballot == KBP_BALLOT_CHOSEN) {
 		/* Durable as chosen: a later commit hint in our log will vouch for this value. */
 		if (!kbp_persist_room(n, 1))
@@ -153,7 +162,10 @@ void kbp_proposer_on_promise(struct kbp_node *n, const struct kbp_msg *m)
 		uint32_t count = kbp_le32_load(p + 16), len = kbp_le32_load(p + 20);
 		if (len > m->len - off - KBP_PENTRY_HDR_SIZE || slot < m->slot || slot >= m->aux)
 			goto bad;
-		if (!merge_entry(n, slot, ballot, count, p + KBP_PENTRY_HDR_SIZE, len)) {
+		/* Until we lead, nothing is accepted at our ballot: an acceptor reports lower ones. */
+		if (ballot != KBP_BALLOT_CHOSEN && ballot >= m->ballot)
+			goto bad;
+		if (!merge_entry(n, a, slot, ballot, count, p + KBP_PENTRY_HDR_SIZE, len)) {
 			n->stats.msgs_stale++;
 			return;
 		}
@@ -178,6 +190,7 @@ static void send_accept(struct kbp_node *n, struct kbp_entry *e, unsigned to)
 	}
 	m->ballot = n->ballot;
 	m->slot = e->slot;
+	m->aux = n->term_start;          /* a rebuilding node waits until it holds every slot below */
 	m->count = e->count;
 	m->len = e->len;
 	m->payload = e->value;
@@ -199,6 +212,7 @@ static void send_accept_all(struct kbp_node *n, struct kbp_entry *e)
 /* Our own acceptance of `e` at our ballot, counted once it is durable. */
 static bool self_accept(struct kbp_node *n, struct kbp_entry *e)
 {
+	assert(!e->chosen);              /* a chosen slot keeps its value and its acceptance */
 	if (!kbp_persist_room(n, 1))
 		return false;
 	e->ballot = n->ballot;
@@ -310,6 +324,10 @@ void kbp_proposer_on_commit_ack(struct kbp_node *n, const struct kbp_msg *m)
 void kbp_proposer_on_nack(struct kbp_node *n, const struct kbp_msg *m)
 {
 	kbp_proposer_note_ballot(n, m->aux);
+	if (m->ballot == 0) {
+		kbp_rebuild_on_answer(n, m);     /* the answer to a promise query */
+		return;
+	}
 	/* Only a higher promise defeats us; a lease refusal (lower aux) just means "not yet". */
 	if (n->role == KBP_ROLE_FOLLOWER || m->ballot != n->ballot || m->aux <= n->ballot)
 		return;
@@ -456,6 +474,7 @@ static void heartbeats(struct kbp_node *n)
 			return;
 		}
 		m->ballot = n->ballot;
+		m->aux = n->term_start;
 		if (n->cfg.leases) {
 			m->flags |= KBP_MF_LEASE_REQ;
 			m->lease_stamp = n->now;
@@ -479,28 +498,38 @@ static void self_acks(struct kbp_node *n)
 	}
 }
 
+/* Phase 1a to every peer whose promise is not complete yet (a retransmission after the first). */
+static void send_prepares(struct kbp_node *n)
+{
+	if (!kbp_out_room(n, n->cfg.nodes)) {
+		n->more_work = true;
+		return;
+	}
+	for (unsigned p = 0; p < n->cfg.nodes; p++) {
+		if (p == n->cfg.self || (n->promise_done & KBP_BIT(p)))
+			continue;
+		struct kbp_msg *m = kbp_out_msg(n, KBP_MSG_PREPARE, p);
+		m->ballot = n->ballot;
+		m->slot = n->cover_next[p];
+		if (n->prepare_out)
+			n->stats.retransmits++;
+	}
+	n->prepare_out = true;
+	n->prepare_sent_ns = n->now;
+}
+
 void kbp_proposer_flush(struct kbp_node *n)
 {
 	unsigned self = n->cfg.self;
 
 	if (n->role == KBP_ROLE_CANDIDATE) {
-		if (n->promised == n->ballot && kbp_durable(n, n->promise_pid))
+		bool durable = n->promised == n->ballot && kbp_durable(n, n->promise_pid);
+		if (durable)
 			n->promise_done |= KBP_BIT(self);
-		if (kbp_popcount8(n->promise_done) >= n->majority) {
+		if (kbp_popcount8(n->promise_done) >= n->majority)
 			become_leader(n);
-		} else if (n->now - n->prepare_sent_ns >= n->cfg.retransmit_ns) {
-			for (unsigned p = 0; p < n->cfg.nodes; p++) {
-				if (p == self || (n->promise_done & KBP_BIT(p)))
-					continue;
-				struct kbp_msg *m = kbp_out_msg(n, KBP_MSG_PREPARE, p);
-				if (!m)
-					break;
-				m->ballot = n->ballot;
-				m->slot = n->cover_next[p];
-				n->stats.retransmits++;
-			}
-			n->prepare_sent_ns = n->now;
-		}
+		else if (durable && (!n->prepare_out || n->now - n->prepare_sent_ns >= n->cfg.retransmit_ns))
+			send_prepares(n);
 	}
 	if (n->role != KBP_ROLE_LEADER)
 		return;

@@ -3,6 +3,7 @@
 #ifndef KBP_TYPES_H
 #define KBP_TYPES_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,16 +17,33 @@
  * A ballot (proposal id) is (round, node id), totally ordered by round then node:
  * packed into one integer so that plain comparison is the protocol's order and two
  * nodes can never issue the same ballot.  Ballot 0 is "none".
+ *
+ * Ballots saturate, they never wrap (issue 11): rounds go up to KBP_BALLOT_ROUND_MAX - 1.
+ * The last round is never created, and a message carrying it is refused on receipt, so
+ * no peer can push a node to a round from which "round + 1" would wrap to 0 and make its
+ * promise go backwards.  (KBP_BALLOT_CHOSEN, all ones, lies in that round too.)
  */
 #define KBP_BALLOT_NODE_BITS 8
-static inline uint64_t kbp_ballot_make(uint64_t round, unsigned node)
-{
-	return (round << KBP_BALLOT_NODE_BITS) | (uint64_t)node;
-}
+#define KBP_BALLOT_ROUND_MAX (UINT64_MAX >> KBP_BALLOT_NODE_BITS)
+static_assert(KBP_NODES_MAX <= (1u << KBP_BALLOT_NODE_BITS), "a node id must fit a ballot's node bits");
+
 static inline uint64_t kbp_ballot_round(uint64_t b) { return b >> KBP_BALLOT_NODE_BITS; }
 static inline unsigned kbp_ballot_node(uint64_t b)
 {
 	return (unsigned)(b & ((1u << KBP_BALLOT_NODE_BITS) - 1));
+}
+static inline bool kbp_ballot_usable(uint64_t b) { return kbp_ballot_round(b) < KBP_BALLOT_ROUND_MAX; }
+static inline uint64_t kbp_ballot_make(uint64_t round, unsigned node)
+{
+	assert(round < KBP_BALLOT_ROUND_MAX && node < (1u << KBP_BALLOT_NODE_BITS));
+	return (round << KBP_BALLOT_NODE_BITS) | (uint64_t)node;
+}
+/* Node self's ballot one round above round_seen, or 0 if round_seen is the last usable round. */
+static inline uint64_t kbp_ballot_next(uint64_t round_seen, unsigned self)
+{
+	if (round_seen >= KBP_BALLOT_ROUND_MAX - 1)
+		return 0;
+	return kbp_ballot_make(round_seen + 1, self);
 }
 
 /* One error enum with a string table (X-macro); functions return 0 or -KBP_E*. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "kbp_log_internal.h"
+#include "kbp_rebuild_marker.h"
 
 #define NO_LOG_HINT "the first start of a cluster needs `kbpaxosd --init`; a node that lost its " \
 		    "disk needs `kbpaxosd --rebuild` (docs/DEPLOY.md)"
@@ -46,6 +47,7 @@ enum kbp_log_name kbp_log_name_kind(const char *name, uint64_t *v)
 {
 	static const char *const ours[] = {
 		".", "..", KBP_LOG_LOCK_NAME, KBP_LOG_SPARE_NAME, KBP_LOG_SNAP_TMP, KBP_LOG_IDENT_TMP,
+		KBP_REBUILD_MARKER,  /* kbp_rebuild_marker.h: the node is rebuilding this log */
 	};
 	size_t n = strlen(name);
 

@@ -27,6 +27,7 @@ enum ev_kind { EV_DELIVER, EV_TICK, EV_DISK, EV_REPLY, EV_CLIENT, EV_FAULT, EV_R
 struct ev {
 	uint64_t t, seq;
 	uint8_t kind, node;
+	bool deferred;                     /* held back by a process pause */
 	uint32_t gen;
 	uint64_t arg;
 	void *data;
@@ -51,6 +52,8 @@ struct snode {
 	double rate;                       /* clock rate relative to true time */
 	int64_t offset;
 	uint64_t frozen_until;             /* process pause */
+	uint64_t clock_at_pause;           /* the node's clock when the pause began */
+	bool stale_clock;                  /* lease-clock-early: hand the core clock_at_pause */
 	uint64_t tick_at;
 	struct recs disk;                  /* durable */
 	struct recs pend;                  /* handed to the disk, not yet written */
@@ -59,6 +62,8 @@ struct snode {
 	uint32_t snap_len;
 	uint64_t snap_upto;
 	uint64_t applied_probe;
+	bool rebuild_marker;               /* durable: the disk was lost, rebuild until voting */
+	unsigned rebuild_boots;            /* starts since the wipe */
 };
 
 struct sclient {
@@ -96,6 +101,7 @@ struct sim {
 	unsigned trace_n;
 	uint64_t killed_leader_at;
 	unsigned killed_leader;
+	bool wiping;                       /* a node without its state: no second wipe until it votes */
 	unsigned observing;                /* node whose apply is being observed */
 };
 
@@ -136,13 +142,15 @@ static bool ev_less(const struct ev *a, const struct ev *b)
 	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-static void ev_push(struct sim *s, uint64_t t, uint8_t kind, unsigned node, uint64_t arg, void *data)
+static void ev_push_at(struct sim *s, uint64_t t, uint8_t kind, unsigned node, uint64_t arg, void *data,
+		       bool deferred)
 {
 	if (s->n_ev == s->cap_ev) {
 		s->cap_ev = s->cap_ev ? s->cap_ev * 2 : 1024;
 		s->heap = realloc(s->heap, s->cap_ev * sizeof(*s->heap));
 	}
-	struct ev e = { .t = t, .seq = s->seq++, .kind = kind, .node = (uint8_t)node, .arg = arg, .data = data };
+	struct ev e = { .t = t, .seq = s->seq++, .kind = kind, .node = (uint8_t)node, .deferred = deferred,
+			.arg = arg, .data = data };
 	e.gen = node < KBP_NODES_MAX ? s->nodes[node].gen : 0;
 	size_t i = s->n_ev++;
 	while (i > 0 && ev_less(&e, &s->heap[(i - 1) / 2])) {
@@ -150,6 +158,11 @@ static void ev_push(struct sim *s, uint64_t t, uint8_t kind, unsigned node, uint
 		i = (i - 1) / 2;
 	}
 	s->heap[i] = e;
+}
+
+static void ev_push(struct sim *s, uint64_t t, uint8_t kind, unsigned node, uint64_t arg, void *data)
+{
+	ev_push_at(s, t, kind, node, arg, data, false);
 }
 
 static struct ev ev_pop(struct sim *s)
@@ -178,6 +191,18 @@ static uint64_t node_clock(const struct sim *s, unsigned i)
 {
 	const struct snode *sn = &s->nodes[i];
 	return (uint64_t)((int64_t)((double)s->now * sn->rate) + sn->offset);
+}
+
+/*
+ * The time the driver hands the core.  kbp_engine.c reads the clock after it takes a
+ * request off the RX ring, so a pause before that is seen; with --break
+ * lease-clock-early, whatever a pause held back is handled at the reading taken before
+ * the pause, as the old engine did (it sampled the clock, then drained the ring).
+ */
+static uint64_t node_now(const struct sim *s, unsigned i)
+{
+	const struct snode *sn = &s->nodes[i];
+	return sn->stale_clock ? sn->clock_at_pause : node_clock(s, i);
 }
 
 /*
@@ -276,7 +301,7 @@ static void disk_done(struct sim *s, unsigned i)
 	memmove(sn->pend.r, sn->pend.r + sn->inflight, (sn->pend.n - sn->inflight) * sizeof(*sn->pend.r));
 	sn->pend.n -= sn->inflight;
 	sn->inflight = 0;
-	kbp_node_persisted(sn->kn, upto, node_clock(s, i));
+	kbp_node_persisted(sn->kn, upto, node_now(s, i));
 	disk_start_write(s, i);
 }
 
@@ -386,7 +411,7 @@ static void node_flush(struct sim *s, unsigned i)
 	struct snode *sn = &s->nodes[i];
 	struct kbp_update u;
 	s->observing = i;
-	kbp_node_flush(sn->kn, node_clock(s, i), &u);
+	kbp_node_flush(sn->kn, node_now(s, i), &u);
 	for (uint32_t k = 0; k < u.n_persist; k++) {
 		const struct kbp_persist *p = &u.persist[k];
 		struct rec r = { .type = p->type, .id = p->id, .ballot = p->ballot, .slot = p->slot,
@@ -409,6 +434,19 @@ static void node_flush(struct sim *s, unsigned i)
 		ev_push(s, t, EV_TICK, i, 0, NULL);
 	}
 	disk_maybe_compact(s, i);
+	if (sn->rebuild_marker) {
+		/* The host clears its marker (durably) once the node votes again. */
+		struct kbp_node_status st;
+		kbp_node_get_status(sn->kn, &st);
+		if (st.rebuild == KBP_REBUILD_NONE) {
+			sn->rebuild_marker = false;
+			s->wiping = false;
+			s->res->rebuilds++;
+			tracef(s, "node %u rebuilt: votes from promise %llx on (waited for ballot %llx, slot %llu)", i,
+			       (unsigned long long)st.promised, (unsigned long long)st.rebuild_ballot,
+			       (unsigned long long)st.rebuild_target);
+		}
+	}
 }
 
 static void node_boot(struct sim *s, unsigned i, bool restarted)
@@ -425,18 +463,24 @@ static void node_boot(struct sim *s, unsigned i, bool restarted)
 		violation(s, "recovery: snapshot refused");
 	for (size_t j = 0; j < sn->disk.n; j++) {
 		const struct rec *r = &sn->disk.r[j];
-		if (r->type == KBP_PERSIST_PROMISE)
-			kbp_node_restore_promise(sn->kn, r->ballot);
+		if (r->type == KBP_PERSIST_PROMISE && kbp_node_restore_promise(sn->kn, r->ballot) < 0)
+			violation(s, "recovery: promise record refused");
 		else if (r->type == KBP_PERSIST_ACCEPT &&
 			 kbp_node_restore_accept(sn->kn, r->slot, r->ballot, r->count, r->value, r->len) < 0)
 			violation(s, "recovery: accept record refused");
 		else if (r->type == KBP_PERSIST_COMMIT)
 			kbp_node_restore_commit(sn->kn, r->slot);
 	}
-	kbp_node_start(sn->kn, node_clock(s, i), restarted);
+	if (sn->rebuild_marker && sn->rebuild_boots++ > 0)
+		s->res->rebuild_crashes++;       /* crashed while rebuilding: rebuilds again */
+	if (sn->rebuild_marker)
+		kbp_node_start_rebuild(sn->kn, node_clock(s, i));
+	else
+		kbp_node_start(sn->kn, node_clock(s, i), restarted);
 	sn->up = true;
 	sn->tick_at = 0;
-	tracef(s, "node %u %s (clock rate %.4f)", i, restarted ? "restarts from its log" : "starts", sn->rate);
+	tracef(s, "node %u %s (clock rate %.4f)", i, sn->rebuild_marker ? "rebuilds, not voting yet" :
+	       restarted ? "restarts from its log" : "starts", sn->rate);
 	node_flush(s, i);
 }
 
@@ -466,6 +510,27 @@ static void node_crash(struct sim *s, unsigned i)
 	sn->gen++;
 	s->res->crashes++;
 	tracef(s, "node %u crashes (%zu records of the write in flight survive)", i, keep);
+}
+
+/*
+ * The node's disk fails and is replaced by an empty one: it loses everything, snapshot
+ * included, and restarts rebuilding (the marker is the first thing on the new disk).
+ * The fault model allows one node without its state at a time, until it votes again.
+ */
+static void node_wipe(struct sim *s, unsigned i)
+{
+	struct snode *sn = &s->nodes[i];
+	node_crash(s, i);
+	recs_clear(&sn->disk, 0);
+	free(sn->snap);
+	sn->snap = NULL;
+	sn->snap_len = 0;
+	sn->snap_upto = 0;
+	sn->rebuild_marker = true;
+	sn->rebuild_boots = 0;
+	s->wiping = true;
+	s->res->wipes++;
+	tracef(s, "node %u loses its disk", i);
 }
 
 /* ---- clients ---------------------------------------------------------------------------- */
@@ -734,6 +799,8 @@ static void fault_pause(struct sim *s, unsigned a)
 		if (is_leader(s, i))
 			a = i;
 	uint64_t d = rnd_range(s, s->cfg.lease_ns / 2, 2 * s->cfg.lease_ns);
+	if (s->nodes[a].frozen_until <= s->now)
+		s->nodes[a].clock_at_pause = node_clock(s, a);   /* its last reading before it stalls */
 	s->nodes[a].frozen_until = s->now + d;
 	node_clock_slew(s, a, slow_rate(s));
 	tracef(s, "node %u pauses for %.1f ms", a, (double)d / MS);
@@ -755,7 +822,10 @@ static void fault_step(struct sim *s)
 		fault_pause(s, a);
 	} else if (crash && what < 3) {
 		if (s->nodes[a].up) {
-			node_crash(s, a);
+			if (!s->o->no_wipes && n >= 3 && !s->wiping && chance(s, 25))
+				node_wipe(s, a);
+			else
+				node_crash(s, a);
 			ev_push(s, s->now + rnd_range(s, 1 * MS, 60 * MS), EV_RESTART, a, 0, NULL);
 		}
 	} else if (net && what < 5) {
@@ -875,10 +945,13 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 	uint64_t liveness_bound = 2000 * MS;   /* after faults stop, everything completes by then */
 	uint64_t stop_at = (s->faults_on ? s->faults_end : 0) + liveness_bound;
 
-	while (s->n_ev && !all_clients_done(s)) {
+	/* A wiped node must also get to vote again, not only the clients to finish. */
+	while (s->n_ev && (!all_clients_done(s) || s->wiping)) {
 		struct ev e = ev_pop(s);
 		if (e.t > stop_at) {
-			violation(s, "liveness: requests still pending 2 s (simulated) after faults stopped");
+			violation(s, all_clients_done(s) ?
+				     "liveness: a wiped node still rebuilding 2 s (simulated) after faults stopped" :
+				     "liveness: requests still pending 2 s (simulated) after faults stopped");
 			if (e.kind == EV_DELIVER || e.kind == EV_REPLY)
 				free(e.data);
 			break;
@@ -889,16 +962,18 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 		if (sn && (e.kind == EV_DELIVER || e.kind == EV_TICK || e.kind == EV_DISK) && sn->up &&
 		    s->now < sn->frozen_until) {
 			/* A paused process handles nothing until it resumes. */
-			ev_push(s, sn->frozen_until, e.kind, e.node, e.arg, e.data);
+			ev_push_at(s, sn->frozen_until, e.kind, e.node, e.arg, e.data, true);
 			if (e.kind == EV_TICK)
 				sn->tick_at = sn->frozen_until;
 			continue;
 		}
+		if (sn)
+			sn->stale_clock = e.deferred && (o->break_flags & SIM_BREAK_LEASE_CLOCK_EARLY);
 		switch (e.kind) {
 		case EV_DELIVER: {
 			struct kbp_msg *m = e.data;
 			if (sn->up) {
-				kbp_node_recv(sn->kn, m, node_clock(s, e.node));
+				kbp_node_recv(sn->kn, m, node_now(s, e.node));
 				node_flush(s, e.node);
 			}
 			free(m);
@@ -908,7 +983,7 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 			if (!sn->up || e.gen != sn->gen || e.t != sn->tick_at)
 				break;
 			sn->tick_at = 0;
-			kbp_node_tick(sn->kn, node_clock(s, e.node));
+			kbp_node_tick(sn->kn, node_now(s, e.node));
 			node_flush(s, e.node);
 			break;
 		case EV_DISK:
@@ -939,6 +1014,8 @@ void sim_run(const struct sim_opts *o, struct sim_result *res, FILE *trace)
 			late_duplicate(s);
 			break;
 		}
+		if (sn)
+			sn->stale_clock = false;
 		if (o->kill_leader_once && !s->killed_leader_at && s->ops_issued >= o->ops / 3) {
 			for (unsigned i = 0; i < o->nodes; i++) {
 				if (is_leader(s, i)) {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kbpaxos-sim --seeds N [--seed S] [--nodes 3|5] [--ops M] [--clients C]
- *             [--faults none|net|crash|all] [--leases on|off] [--break NAME] [--verbose]
- *             [--failover] [--late-dups on|off]
+ *             [--faults none|net|crash|all] [--wipes on|off] [--leases on|off] [--break NAME]
+ *             [--verbose] [--failover] [--late-dups on|off]
+ * Crash faults (crash, all) include disk wipes unless --wipes off: a node loses its whole
+ * durable state and rebuilds, at most one at a time.
  * Runs seeds S .. S+N-1 and prints one summary line ending in violations=K; exits 1 if
  * K > 0, after printing the trace of the first failing seed (replay it with --seed).
  * --expect-violations inverts that (exit 0 only if K > 0), for the deliberate breaks.
@@ -19,9 +21,9 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: kbpaxos-sim [--seeds N] [--seed S] [--nodes 3|5] [--ops M] [--clients C]\n"
-		"                   [--faults none|net|crash|all] [--leases on|off] [--verbose]\n"
+		"                   [--faults none|net|crash|all] [--wipes on|off] [--leases on|off] [--verbose]\n"
 		"                   [--break persist-before-reply|forget-promise|lease-drift|lease-from-grant|\n"
-		"                            session-reexecute]\n"
+		"                            session-reexecute|lease-clock-early|rebuild-votes-early]\n"
 		"                   [--failover] [--expect-violations] [--late-dups on|off]\n");
 	exit(2);
 }
@@ -87,6 +89,10 @@ int main(int argc, char **argv)
 			if (!strcmp(v, "on")) o.late_dups = true;
 			else if (!strcmp(v, "off")) o.late_dups = false;
 			else usage();
+		} else if (!strcmp(a, "--wipes")) {
+			if (!strcmp(v, "on")) o.no_wipes = false;
+			else if (!strcmp(v, "off")) o.no_wipes = true;
+			else usage();
 		} else if (!strcmp(a, "--leases")) {
 			if (!strcmp(v, "on")) o.leases = true;
 			else if (!strcmp(v, "off")) o.leases = false;
@@ -97,6 +103,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(v, "lease-from-grant")) o.break_flags |= KBP_BREAK_LEASE_FROM_GRANT, o.leases = true;
 			else if (!strcmp(v, "lease-drift")) o.break_flags |= SIM_BREAK_LEASE_DRIFT, o.leases = true;
 			else if (!strcmp(v, "session-reexecute")) o.break_flags |= KBP_BREAK_SESSION_REEXECUTE;
+			else if (!strcmp(v, "lease-clock-early")) o.break_flags |= SIM_BREAK_LEASE_CLOCK_EARLY, o.leases = true;
+			else if (!strcmp(v, "rebuild-votes-early")) o.break_flags |= KBP_BREAK_REBUILD_VOTES_EARLY;
 			else usage();
 		} else {
 			usage();
@@ -110,6 +118,7 @@ int main(int argc, char **argv)
 	uint64_t first = o.seed, bad = 0, failed_seed = 0, ops = 0, unknown = 0, reads = 0, lease_reads = 0;
 	uint64_t changes = 0, crashes = 0, snaps = 0, failover_sum = 0, failover_n = 0, failover_max = 0;
 	uint64_t sessions = 0, expired = 0, late_dups = 0;
+	uint64_t wipes = 0, rebuilds = 0, rebuild_crashes = 0;
 	char first_why[256] = "";
 	for (uint64_t k = 0; k < seeds; k++) {
 		struct sim_result r;
@@ -125,6 +134,9 @@ int main(int argc, char **argv)
 		sessions += r.sessions;
 		expired += r.expired;
 		late_dups += r.late_dups;
+		wipes += r.wipes;
+		rebuilds += r.rebuilds;
+		rebuild_crashes += r.rebuild_crashes;
 		if (r.failover_ns) {
 			failover_sum += r.failover_ns;
 			failover_n++;
@@ -140,18 +152,21 @@ int main(int argc, char **argv)
 					(unsigned long long)o.seed, r.violation, (unsigned long long)o.seed, o.nodes, o.ops,
 					faults_name(o.faults),
 					o.leases ? " --leases on" : "");
+				if (o.break_flags || o.no_wipes || !o.late_dups)
+					fprintf(stderr, "  (add the same --break / --wipes / --late-dups options)\n");
 			}
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("seeds=%llu nodes=%u faults=%s leases=%s ops=%llu unknown=%llu reads=%llu lease_reads=%llu "
-	       "leader_changes/run=%.2f crashes=%llu snapshots=%llu",
+	       "leader_changes/run=%.2f crashes=%llu wipes=%llu rebuilt=%llu (%llu crashed midway) snapshots=%llu",
 	       (unsigned long long)seeds, o.nodes,
 	       faults_name(o.faults),
 	       o.leases ? "on" : "off", (unsigned long long)ops, (unsigned long long)unknown,
 	       (unsigned long long)reads, (unsigned long long)lease_reads, (double)changes / (double)seeds,
-	       (unsigned long long)crashes, (unsigned long long)snaps);
+	       (unsigned long long)crashes, (unsigned long long)wipes, (unsigned long long)rebuilds,
+	       (unsigned long long)rebuild_crashes, (unsigned long long)snaps);
 	printf(" sessions=%llu session_expired=%llu late_dups=%llu", (unsigned long long)sessions,
 	       (unsigned long long)expired, (unsigned long long)late_dups);
 	if (failover_n)

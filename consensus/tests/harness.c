@@ -293,6 +293,33 @@ void cluster_stop(struct cluster *c, unsigned i)
 	cluster_trace(c, "%u crashes (%zu durable records kept)", i, hn->n_disk);
 }
 
+void cluster_wipe(struct cluster *c, unsigned i)
+{
+	struct h_node *hn = &c->nodes[i];
+	if (hn->up)
+		cluster_stop(c, i);
+	recs_free(hn->disk, hn->n_disk);
+	hn->n_disk = 0;
+	cluster_trace(c, "%u loses its disk", i);
+}
+
+static void node_replay(struct cluster *c, unsigned i);
+
+void cluster_restart_rebuild(struct cluster *c, unsigned i)
+{
+	struct h_node *hn = &c->nodes[i];
+	if (hn->up)
+		cluster_stop(c, i);
+	kbp_node_free(hn->kn);
+	hn->kn = NULL;
+	cluster_node_create(c, i);
+	node_replay(c, i);
+	assert_int_equal(kbp_node_start_rebuild(hn->kn, c->now), 0);
+	hn->up = true;
+	cluster_trace(c, "%u starts rebuilding from %zu durable records", i, hn->n_disk);
+	cluster_flush(c, i);
+}
+
 void cluster_restart(struct cluster *c, unsigned i, bool restarted)
 {
 	struct h_node *hn = &c->nodes[i];
@@ -301,6 +328,13 @@ void cluster_restart(struct cluster *c, unsigned i, bool restarted)
 	kbp_node_free(hn->kn);
 	hn->kn = NULL;
 	cluster_node_create(c, i);
+	node_replay(c, i);
+	cluster_node_start(c, i, restarted);
+}
+
+static void node_replay(struct cluster *c, unsigned i)
+{
+	struct h_node *hn = &c->nodes[i];
 	/* Replay the disk the way the persist component does: the newest snapshot first. */
 	size_t snap = SIZE_MAX;
 	for (size_t k = 0; k < hn->n_disk; k++) {
@@ -313,7 +347,7 @@ void cluster_restart(struct cluster *c, unsigned i, bool restarted)
 		const struct kbp_persist *p = &hn->disk[k].p;
 		switch (p->type) {
 		case KBP_PERSIST_PROMISE:
-			kbp_node_restore_promise(hn->kn, p->ballot);
+			assert_int_equal(kbp_node_restore_promise(hn->kn, p->ballot), 0);
 			break;
 		case KBP_PERSIST_ACCEPT:
 			assert_int_equal(kbp_node_restore_accept(hn->kn, p->slot, p->ballot, p->count,
@@ -326,7 +360,6 @@ void cluster_restart(struct cluster *c, unsigned i, bool restarted)
 			break;
 		}
 	}
-	cluster_node_start(c, i, restarted);
 }
 
 /* ---- outputs ----------------------------------------------------------------------------- */
@@ -394,6 +427,14 @@ static void note_role(struct cluster *c, struct h_node *hn)
 	}
 	hn->role = st.role;
 	hn->leader = st.leader;
+	if (st.rebuild != hn->rebuild) {
+		char b[32];
+		h_ballot_str(st.rebuild_ballot, b, sizeof(b));
+		cluster_trace(c, "%u rebuild stage %s (floor %llx, leader ballot %s, target %" PRIu64 ", commit %" PRIu64 ")",
+			      hn->id, kbp_rebuild_stage_name(st.rebuild), (unsigned long long)st.rebuild_floor, b,
+			      st.rebuild_target, st.commit);
+		hn->rebuild = st.rebuild;
+	}
 }
 
 static void disk_complete(struct cluster *c, struct h_node *hn)
@@ -803,4 +844,19 @@ const struct h_apply *h_applied_slot(const struct h_node *hn, uint64_t slot)
 			return &hn->applied[k];
 	}
 	return NULL;
+}
+
+void cluster_assert_agreement(const struct cluster *c)
+{
+	for (unsigned a = 0; a < c->n; a++) {
+		for (size_t k = 0; k < c->nodes[a].n_applied; k++) {
+			const struct h_apply *x = &c->nodes[a].applied[k];
+			for (unsigned b = a + 1; b < c->n; b++) {
+				const struct h_apply *y = h_applied_slot(&c->nodes[b], x->slot);
+				if (y && (x->len != y->len || memcmp(x->batch, y->batch, x->len) != 0))
+					fail_msg("agreement: nodes %u and %u applied different values at slot %" PRIu64,
+						 a, b, x->slot);
+			}
+		}
+	}
 }

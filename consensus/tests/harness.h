@@ -79,6 +79,7 @@ struct h_node {
 	size_t n_applied, cap_applied;
 	uint64_t last_lease_req_ns;  /* when a LEASE_REQ last arrived here */
 	uint8_t role, leader;
+	uint8_t rebuild;             /* enum kbp_rebuild_stage, as last traced */
 };
 
 struct cluster {
@@ -116,6 +117,10 @@ void cluster_node_start(struct cluster *c, unsigned i, bool restarted);
 void cluster_stop(struct cluster *c, unsigned i);
 /* A new process for node i that replays its disk, then starts. */
 void cluster_restart(struct cluster *c, unsigned i, bool restarted);
+/* Crash node i and lose its whole disk (a failed disk replaced by an empty one). */
+void cluster_wipe(struct cluster *c, unsigned i);
+/* A new process for node i that replays its disk, then starts rebuilding (non-voting). */
+void cluster_restart_rebuild(struct cluster *c, unsigned i);
 
 /* Events into one node, each followed by a flush whose outputs the cluster collects. */
 void cluster_flush(struct cluster *c, unsigned i);
@@ -179,6 +184,8 @@ struct kbp_msg h_mk(uint8_t type, unsigned from, unsigned to, uint64_t ballot, u
 /* The n-th command of an applied batch. */
 bool h_batch_cmd(const uint8_t *batch, uint32_t len, uint32_t count, uint32_t n, struct kbp_cmd *out);
 const struct h_apply *h_applied_slot(const struct h_node *hn, uint64_t slot);
+/* Fails the test if two nodes applied different batches at one slot. */
+void cluster_assert_agreement(const struct cluster *c);
 
 void h_ballot_str(uint64_t b, char *buf, size_t cap);
 

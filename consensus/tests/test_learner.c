@@ -151,12 +151,111 @@ CLUSTER_TEST(test_follower_learns_commit_from_heartbeat)
 	assert_int_equal(CLUSTER_STATUS(2).stats.catchups, 0);
 }
 
+/* A CATCHUP as node `from` would send it, carrying one put. */
+static struct kbp_msg catchup_put(unsigned from, unsigned to, uint64_t slot, uint64_t commit,
+				  const struct kbp_cmd *cmd, uint8_t *buf)
+{
+	struct kbp_msg m = h_mk(KBP_MSG_CATCHUP, from, to, kbp_ballot_make(1, from), slot);
+	m.commit = commit;
+	m.count = 1;
+	m.len = h_encode(buf, 256, cmd);
+	m.payload = buf;
+	return m;
+}
+
+/*
+ * Issue 12: one spoofed CATCHUP "from the leader" to each follower, for the slot the
+ * next write will take, used to mark that slot chosen with EVIL; the followers then
+ * acknowledged GOOD without holding it, and after the leader died the new one answered
+ * EVIL: an acknowledged write was gone.  Nobody had said that slot was chosen.
+ */
+CLUSTER_TEST(test_catchup_for_an_unannounced_slot_is_refused)
+{
+	uint8_t buf[256];
+	struct kbp_cmd evil = h_put(66, 1, "victim", "EVIL");
+	CLUSTER_START();
+	CLUSTER_ELECT(0);
+	put_and_wait(c, 0, 1, 1, "victim", "before");
+	CLUSTER_RUN(5 * MS);
+	uint64_t next = CLUSTER_STATUS(0).next_slot;
+	for (unsigned f = 1; f <= 2; f++) {
+		struct kbp_msg m = catchup_put(0, f, next, next + 1, &evil, buf);
+		cluster_inject(c, &m);
+		assert_int_equal(CLUSTER_STATUS(f).stats.catchups_refused, 1);   /* new */
+	}
+	put_and_wait(c, 0, 1, 2, "victim", "GOOD");
+	CLUSTER_RUN(5 * MS);
+
+	CLUSTER_STOP(0);
+	CLUSTER_ELECT(1);
+	struct kbp_cmd get = h_get(2, 1, "victim");
+	cluster_submit(c, 1, &get);
+	assert_true(cluster_run_until_reply(c, 2, 1, 50 * MS));
+	const struct h_reply *r = cluster_reply(c, 2, 1);
+	assert_int_equal(r->r.status, KBP_ST_OK);
+	assert_int_equal(r->r.val_len, 4);
+	assert_memory_equal(r->r.val, "GOOD", 4);
+}
+
+/* A CATCHUP that contradicts a value we hold as chosen is an inconsistency, not news. */
+CLUSTER_TEST(test_catchup_contradicting_a_chosen_value_is_counted_not_applied)
+{
+	uint8_t buf[256];
+	struct kbp_cmd evil = h_put(66, 1, "k", "EVIL");
+	c->cfg.log_slots = 64;
+	CLUSTER_START();
+	CLUSTER_ELECT(0);
+	put_and_wait(c, 0, 1, 1, "k", "v1");
+	put_and_wait(c, 0, 1, 2, "k", "v2");
+	CLUSTER_RUN(5 * MS);
+	assert_int_equal(CLUSTER_STATUS(1).commit, 2);
+	const struct h_apply *before = h_applied_slot(&c->nodes[1], 1);
+	assert_non_null(before);
+
+	struct kbp_msg m = catchup_put(2, 1, 1, 2, &evil, buf);
+	cluster_inject(c, &m);
+	struct kbp_node_status st = CLUSTER_STATUS(1);
+	assert_int_equal(st.stats.chosen_conflicts, 1);   /* new */
+	assert_int_equal(st.conflict_slot, 1);            /* new */
+	assert_int_equal(st.conflict_from, 2);            /* new */
+	assert_int_equal(st.commit, 2);
+	/* The same value again is not a conflict. */
+	m = catchup_put(2, 1, 1, 2, &(struct kbp_cmd){ 0 }, buf);
+	m.len = before->len;
+	m.count = before->count;
+	m.payload = before->batch;
+	cluster_inject(c, &m);
+	assert_int_equal(CLUSTER_STATUS(1).stats.chosen_conflicts, 1);   /* new */
+
+	/* A leader's ACCEPT of another value for a chosen slot is not acknowledged either. */
+	c->nodes[0].hold_timer = c->nodes[1].hold_timer = c->nodes[2].hold_timer = true;
+	m = h_mk(KBP_MSG_ACCEPT, 2, 1, kbp_ballot_make(7, 2), 1);
+	m.count = 1;
+	m.len = h_encode(buf, sizeof(buf), &evil);
+	m.payload = buf;
+	cluster_inject(c, &m);
+	assert_int_equal(cluster_count(c, KBP_MSG_ACCEPTED, 1, 2), 0);
+	assert_int_equal(CLUSTER_STATUS(1).stats.chosen_conflicts, 2);   /* new */
+
+	/* Everything applied stays as it was. */
+	CLUSTER_RUN(5 * MS);
+	for (uint64_t s = 0; s < 2; s++) {
+		const struct h_apply *x = h_applied_slot(&c->nodes[0], s), *y = h_applied_slot(&c->nodes[1], s);
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(x->len, y->len);
+		assert_memory_equal(x->batch, y->batch, x->len);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		CLUSTER_TEST_ENTRY(test_lagging_learner_catches_up),
 		CLUSTER_TEST_ENTRY(test_far_behind_learner_gets_snapshot),
 		CLUSTER_TEST_ENTRY(test_follower_learns_commit_from_heartbeat),
+		CLUSTER_TEST_ENTRY(test_catchup_for_an_unannounced_slot_is_refused),
+		CLUSTER_TEST_ENTRY(test_catchup_contradicting_a_chosen_value_is_counted_not_applied),
 	};
 	return cmocka_run_group_tests_name("learner", tests, NULL, NULL);
 }

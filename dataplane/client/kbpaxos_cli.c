@@ -263,6 +263,24 @@ static const char *json_field(const char *json, const char *key, char *out, size
 	return out;
 }
 
+/* A rebuilding (non-voting) node and any contradicted chosen value, from /kbpaxos/status. */
+static void print_rebuild_and_conflicts(const char *buf)
+{
+	char f[5][32];
+	json_field(buf, "rebuild", f[0], sizeof(f[0]));
+	if (strcmp(f[0], "none") != 0 && strcmp(f[0], "?") != 0)
+		printf("    REBUILDING (non-voting) stage %s: commit %s, waits for slot %s of leader ballot %s "
+		       "(peers' highest promise %s)\n", f[0], json_field(buf, "commit", f[1], sizeof(f[1])),
+		       json_field(buf, "rebuild_target", f[2], sizeof(f[2])),
+		       json_field(buf, "rebuild_ballot", f[3], sizeof(f[3])),
+		       json_field(buf, "rebuild_floor", f[4], sizeof(f[4])));
+	json_field(buf, "chosen_conflicts", f[0], sizeof(f[0]));
+	if (strcmp(f[0], "0") != 0 && strcmp(f[0], "?") != 0)
+		printf("    INCONSISTENCY: %s contradicted chosen values, latest slot %s from node %s\n", f[0],
+		       json_field(buf, "conflict_slot", f[1], sizeof(f[1])),
+		       json_field(buf, "conflict_from", f[2], sizeof(f[2])));
+}
+
 static int cmd_status(struct kbp_client *c, uint32_t wait_ms)
 {
 	const struct kbp_cluster_config *cfg = kbp_client_config(c);
@@ -315,6 +333,7 @@ static int cmd_status(struct kbp_client *c, uint32_t wait_ms)
 			       json_field(buf, "replies_too_big", g[5], sizeof(g[5])),
 			       json_field(buf, "links_down", g[6], sizeof(g[6])),
 			       json_field(buf, "link_flaps", g[7], sizeof(g[7])));
+			print_rebuild_and_conflicts(buf);
 		}
 	}
 	if (answered == 0) {

@@ -24,6 +24,7 @@
 #include "kbp_link.h"
 #include "kbp_log.h"
 #include "kbp_node.h"
+#include "kbp_rebuild_marker.h"
 #include "kbp_wire.h"
 #include "kbp_wire_mbuf.h"
 
@@ -80,6 +81,9 @@ struct kbp_published {
 	uint64_t elections, leader_changes, retransmits, catchups, snapshots_sent, snapshots_installed;
 	uint64_t lease_reads, reads_via_log, lease_lapses, tx_dropped, replies_unroutable, loop_iters,
 		 rx_ring_full, replies_too_big;
+	uint64_t ballots_refused, ballots_forged, ballots_exhausted, chosen_conflicts, catchups_refused;
+	uint64_t conflict_slot, conflict_from;
+	uint64_t rebuild, rebuild_floor, rebuild_ballot, rebuild_target;   /* rebuild: enum kbp_rebuild_stage */
 	uint64_t drops[KBP_WIRE_DROP_COUNT];
 	uint64_t port_tx_drop[KBP_CONFIG_DEVS_MAX][KBP_TX_DROP_COUNT];
 };
@@ -107,6 +111,7 @@ struct kbp_daemon {
 	uint64_t tsc_hz;
 	bool idle_adaptive;
 	bool rx_inline;                      /* one lcore: the engine polls RX itself */
+	bool rebuilding;                     /* started to rebuild (--rebuild or marker); until it votes */
 	struct kbp_wire_counters rx_drops;   /* RX lcore's */
 	uint64_t rx_ring_full;               /* RX lcore's */
 	struct kbp_published pub;

@@ -49,7 +49,10 @@ static void rec_snapshot(void *arg, const uint8_t *buf, uint64_t len, uint64_t u
 static void rec_promise(void *arg, uint64_t ballot)
 {
 	struct recover_ctx *r = arg;
-	kbp_node_restore_promise(r->node, ballot);
+	if (!r->err && kbp_node_restore_promise(r->node, ballot) < 0) {
+		r->err = -EBADMSG;
+		r->slot = 0;
+	}
 }
 
 static void rec_accept(void *arg, uint64_t slot, uint64_t ballot, uint32_t count, const uint8_t *value,
@@ -92,8 +95,40 @@ int kbp_engine_recover(struct kbp_daemon *d)
 	KBP_LOG(INFO, "recovered %" PRIu64 " records from %u segments (promised ballot %" PRIx64
 		", snapshot up to slot %" PRIu64 ")%s%s", st.records, st.segments, st.promised,
 		st.snapshot_upto, st.tail_note[0] ? "; " : "", st.tail_note);
-	kbp_node_start(d->node, kbp_now_ns(d), restarted);
+	if (!d->rebuilding) {
+		kbp_node_start(d->node, kbp_now_ns(d), restarted);
+		return 0;
+	}
+	if (kbp_node_start_rebuild(d->node, kbp_now_ns(d)) < 0) {
+		KBP_LOG(ERR, "--rebuild needs at least 3 nodes: the others must form a majority without this one");
+		return -EINVAL;
+	}
+	KBP_LOG(NOTICE, "rebuilding (log %s, marker %s/%s): a non-voting learner until a leader elected after "
+		"this start has got everything below its first slot to us", d->host->log_dir, d->host->log_dir,
+		KBP_REBUILD_MARKER);
 	return 0;
+}
+
+/*
+ * Once the core votes again its closing promise is durable: the marker may go.  If it
+ * cannot be removed the node stays correct (it rebuilds once more after a restart).
+ */
+static void rebuild_poll(struct kbp_daemon *d)
+{
+	struct kbp_node_status st;
+	char err[KBP_CONFIG_ERR_MAX];
+	if (!d->rebuilding)
+		return;
+	kbp_node_get_status(d->node, &st);
+	if (st.rebuild != KBP_REBUILD_NONE)
+		return;
+	d->rebuilding = false;
+	if (kbp_rebuild_marker_clear(d->host->log_dir, err, sizeof(err)) < 0)
+		KBP_LOG(WARNING, "rebuild complete but %s; the next start rebuilds again", err);
+	else
+		KBP_LOG(NOTICE, "rebuild complete: votes from promise %" PRIx64 " on (waited for leader ballot %"
+			PRIx64 " and slot %" PRIu64 "); marker removed", st.promised, st.rebuild_ballot,
+			st.rebuild_target);
 }
 
 /* ---- client addresses ------------------------------------------------------------------ */
@@ -293,11 +328,19 @@ static void housekeeping(struct engine *e)
 
 /* ---- the loop --------------------------------------------------------------------------- */
 
-static unsigned drain_ring(struct engine *e, uint64_t now)
+/*
+ * The clock is read again after the burst is taken off the ring, and the core checks
+ * leases against that reading (issue 11 item 6): a request that waited in the ring, or
+ * arrived while this lcore was preempted after its loop-top reading, is served only if
+ * the lease still holds now, when its reply is built.  *now moves forward with it.
+ */
+static unsigned drain_ring(struct engine *e, uint64_t *now)
 {
 	struct kbp_daemon *d = e->d;
 	struct rte_mbuf *mbufs[KBP_BURST];
 	unsigned n = rte_ring_dequeue_burst(d->rx_ring, (void **)mbufs, KBP_BURST, NULL);
+	if (n)
+		*now = kbp_now_ns(d);
 	for (unsigned i = 0; i < n; i++) {
 		struct kbp_rx_meta *meta = rte_mbuf_to_priv(mbufs[i]);
 		if (meta->arp) {
@@ -306,7 +349,7 @@ static unsigned drain_ring(struct engine *e, uint64_t now)
 		}
 		if (meta->msg.type == KBP_MSG_CLIENT_REQ)
 			remember_clients(e, meta);
-		kbp_node_recv(d->node, &meta->msg, now);     /* copies what it keeps */
+		kbp_node_recv(d->node, &meta->msg, *now);    /* copies what it keeps */
 		rte_pktmbuf_free(mbufs[i]);
 	}
 	return n;
@@ -337,7 +380,7 @@ int kbp_engine_lcore(void *arg)
 		bool event = false;
 		if (d->rx_inline)
 			work += kbp_rx_poll(d);
-		unsigned got = drain_ring(&e, now);
+		unsigned got = drain_ring(&e, &now);
 		work += got;
 		event = got > 0;
 		if (now >= deadline) {
@@ -377,6 +420,7 @@ int kbp_engine_lcore(void *arg)
 		if (now - e.last_housekeeping > 1000000000ull) {
 			e.last_housekeeping = now;
 			housekeeping(&e);
+			rebuild_poll(d);
 		}
 		if (work)
 			idle = 0;

@@ -28,6 +28,26 @@ void kbp_publish(struct kbp_daemon *d, uint64_t now)
 			", lease lapses %" PRIu64 ")", kbp_role_name(st.role),
 			st.leader == KBP_LEADER_UNKNOWN ? "unknown " : "", st.leader == KBP_LEADER_UNKNOWN ?
 			0u : st.leader, st.ballot, st.stats.elections, st.stats.lease_lapses);
+	/* A chosen value contradicted by a peer: a broken node or a forged frame (issue 12). */
+	if (st.stats.chosen_conflicts != d->pub.chosen_conflicts)
+		KBP_LOG(ERR, "inconsistency: node %u sent a value for slot %" PRIu64 " that contradicts the one "
+			"chosen here (kept ours; %" PRIu64 " such conflicts so far)", st.conflict_from,
+			st.conflict_slot, st.stats.chosen_conflicts);
+	if (st.rebuild != d->pub.rebuild)
+		KBP_LOG(INFO, "rebuild: %s (peers' highest promise %" PRIx64 ", leader ballot %" PRIx64
+			", waits for slot %" PRIu64 ", commit %" PRIu64 ")", kbp_rebuild_stage_name(st.rebuild),
+			st.rebuild_floor, st.rebuild_ballot, st.rebuild_target, st.commit);
+	PUB_STORE(chosen_conflicts, st.stats.chosen_conflicts);
+	PUB_STORE(conflict_slot, st.conflict_slot);
+	PUB_STORE(conflict_from, st.conflict_from);
+	PUB_STORE(ballots_refused, st.stats.ballots_refused);
+	PUB_STORE(ballots_forged, st.stats.ballots_forged);
+	PUB_STORE(ballots_exhausted, st.stats.ballots_exhausted);
+	PUB_STORE(catchups_refused, st.stats.catchups_refused);
+	PUB_STORE(rebuild, st.rebuild);
+	PUB_STORE(rebuild_floor, st.rebuild_floor);
+	PUB_STORE(rebuild_ballot, st.rebuild_ballot);
+	PUB_STORE(rebuild_target, st.rebuild_target);
 	PUB_STORE(role, st.role);
 	PUB_STORE(leader, st.leader);
 	PUB_STORE(ballot, st.ballot);
@@ -90,6 +110,7 @@ static int tel_status(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_string(t, "role", kbp_role_name((unsigned)PUB_LOAD(role)));
 	rte_tel_data_add_dict_int(t, "leader", PUB_LOAD(leader) == KBP_LEADER_UNKNOWN ? -1 : (int)PUB_LOAD(leader));
 #define U64(name) rte_tel_data_add_dict_u64(t, #name, PUB_LOAD(name))
+	rte_tel_data_add_dict_string(t, "rebuild", kbp_rebuild_stage_name((unsigned)PUB_LOAD(rebuild)));
 	U64(ballot);
 	U64(promised);
 	U64(commit);
@@ -145,6 +166,16 @@ static int tel_status(const char *cmd, const char *params, struct rte_tel_data *
 	U64(rx_ring_full);
 	rte_tel_data_add_dict_u64(t, "links_down", kbp_links_down(&d->links));
 	rte_tel_data_add_dict_u64(t, "link_flaps", flaps);
+	U64(rebuild_floor);
+	U64(rebuild_ballot);
+	U64(rebuild_target);
+	U64(ballots_refused);
+	U64(ballots_forged);
+	U64(ballots_exhausted);
+	U64(catchups_refused);
+	U64(chosen_conflicts);
+	U64(conflict_slot);
+	U64(conflict_from);
 #undef U64
 	return 0;
 }

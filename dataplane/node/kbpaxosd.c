@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kbpaxosd --config FILE --node N [--init] [--log-dir DIR] [--idle busy|adaptive] [-- EAL args...]
+ * kbpaxosd --config FILE --node N [--init | --rebuild] [--log-dir DIR] [--idle busy|adaptive]
+ *          [-- EAL args...]
+ *
+ * --rebuild: this node lost its log (a failed disk replaced by an empty one): start with
+ * an empty log_dir as a non-voting learner that votes only once that is safe
+ * (consensus/kbp_rebuild.c, docs/DEPLOY.md "Replacing a failed disk").
  *
  * One kbpaxos node: the EAL arguments come from the config (cores, devices, file prefix,
  * hugepages or not), extra ones after "--" are appended.  --init is for the first start
@@ -49,8 +54,10 @@ static void on_signal(int sig)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s --config FILE --node N [--init] [--log-dir DIR] [--idle busy|adaptive] "
-		"[-- EAL args]\n  --init  first start of a cluster: create this node's log (docs/DEPLOY.md)\n",
+	fprintf(stderr, "usage: %s --config FILE --node N [--init | --rebuild] [--log-dir DIR] "
+		"[--idle busy|adaptive] [-- EAL args]\n"
+		"  --init     first start of a cluster: create this node's log (docs/DEPLOY.md)\n"
+		"  --rebuild  this node lost its log: rebuild it as a non-voting learner (docs/DEPLOY.md)\n",
 		prog);
 	exit(2);
 }
@@ -89,6 +96,47 @@ static int mkdir_p(const char *path)
 }
 
 /*
+ * Decides whether this start rebuilds, and makes that durable before the node talks: with
+ * --rebuild the directory must hold no log (an unusable one is moved aside by the
+ * operator, never deleted here), and the marker is written and synced first; a marker
+ * left by an unfinished rebuild means rebuilding again, with or without --rebuild.
+ * *create: a fresh rebuild creates its log.
+ */
+static int rebuild_prepare(struct kbp_daemon *d, bool rebuild, bool *create)
+{
+	const char *dir = d->host->log_dir;
+	char err[KBP_CONFIG_ERR_MAX];
+	int marker = kbp_rebuild_marker_present(dir, err, sizeof(err));
+	if (marker < 0) {
+		KBP_LOG(ERR, "%s", err);
+		return marker;
+	}
+	if (marker) {
+		KBP_LOG(WARNING, "log_dir %s: this node was rebuilding when it stopped; it rebuilds again", dir);
+		d->rebuilding = true;
+		return 0;
+	}
+	if (!rebuild)
+		return 0;
+	int empty = kbp_rebuild_dir_empty(dir, err, sizeof(err));
+	if (empty <= 0) {
+		if (empty < 0)
+			KBP_LOG(ERR, "%s", err);
+		else
+			KBP_LOG(ERR, "--rebuild: log_dir %s is not empty; move the unusable log aside "
+				"(mv %s %s.broken) and start again", dir, dir, dir);
+		return empty < 0 ? empty : -EEXIST;
+	}
+	if (kbp_rebuild_marker_set(dir, err, sizeof(err)) < 0) {
+		KBP_LOG(ERR, "%s", err);
+		return -EIO;
+	}
+	d->rebuilding = true;
+	*create = true;
+	return 0;
+}
+
+/*
  * Fault the consensus core's working memory in now, then lock what is resident.  Pages
  * otherwise arrive one 4 KiB fault at a time under the first few hundred thousand
  * commands: measured on this project's 2-core VM, that stalled the leader long enough
@@ -116,11 +164,13 @@ int main(int argc, char **argv)
 	long node = -1;
 	bool init = false;
 	double t_start = mono_ms(), t_eal = 0, t_recovered = 0, t_ports = 0;
+	bool rebuild = false;
 	char err[KBP_CONFIG_ERR_MAX];
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
 		{ "log-dir", required_argument, NULL, 'l' }, { "idle", required_argument, NULL, 'i' },
-		{ "init", no_argument, NULL, 'I' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "init", no_argument, NULL, 'I' }, { "rebuild", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:n:l:i:h", opts, NULL)) != -1) {
@@ -130,10 +180,11 @@ int main(int argc, char **argv)
 		case 'I': init = true; break;
 		case 'l': log_dir = optarg; break;
 		case 'i': idle = optarg; break;
+		case 'r': rebuild = true; break;
 		default: usage(argv[0]);
 		}
 	}
-	if (!config || node < 0)
+	if (!config || node < 0 || (init && rebuild))
 		usage(argv[0]);
 	if (kbp_config_load(config, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kbpaxosd: %s\n", err);
@@ -211,31 +262,40 @@ int main(int argc, char **argv)
 	}
 	d.snap_cap = kbp_node_snapshot_bytes_max(d.node);
 	d.snap_buf = malloc(d.snap_cap);
-	/* Only a first start makes the directory: a missing one is a missing log otherwise. */
-	int r = init ? mkdir_p(host.log_dir) : 0;
+	/* Only a first start or a rebuild makes the directory: a missing one is a missing log otherwise. */
+	int r = init || rebuild ? mkdir_p(host.log_dir) : 0;
 	if (!d.snap_buf || r < 0) {
 		KBP_LOG(ERR, "log_dir %s: %s", host.log_dir, r < 0 ? strerror(-r) : "out of memory");
 		goto out;
 	}
+	bool create = init;
+	if (rebuild_prepare(&d, rebuild, &create) < 0)
+		goto out;
 	struct kbp_log_config lc;
 	kbp_log_config_default(&lc);
 	lc.dir = host.log_dir;
 	lc.cluster_id = cfg.id;
 	lc.node_id = d.self;
 	lc.config_digest = kbp_config_digest(&cfg);
-	lc.create = init;
-	if (kbp_log_open(&d.log, &lc, err, sizeof(err)) < 0) {
+	lc.create = create;
+	r = kbp_log_open(&d.log, &lc, err, sizeof(err));
+	if (r == -ENOENT && d.rebuilding && !create) {
+		lc.create = create = true;   /* it stopped rebuilding before its new log existed */
+		r = kbp_log_open(&d.log, &lc, err, sizeof(err));
+	}
+	if (r < 0) {
 		KBP_LOG(ERR, "log_dir %s: %s", host.log_dir, err);
 		goto out;
 	}
 	KBP_LOG(INFO, "log_dir %s: %s the log of cluster %u node %u (config digest %016" PRIx64 ")",
-		host.log_dir, init ? "created" : "opened", cfg.id, d.self, lc.config_digest);
+		host.log_dir, create ? "created" : "opened", cfg.id, d.self, lc.config_digest);
 	if (kbp_engine_recover(&d) < 0)
 		goto out;
 	t_recovered = mono_ms();
 	if (kbp_ports_init(&d) < 0)
 		goto out;
 	t_ports = mono_ms();
+	kbp_publish(&d, kbp_now_ns(&d));     /* telemetry never shows a state before recovery */
 	kbp_telemetry_register(&d);
 	prefault_memory(d.node);
 	if (kbp_links_thread_start(&d) < 0)
